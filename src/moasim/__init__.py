@@ -1,0 +1,9 @@
+"""moasim: executable drug mechanisms of action.
+
+Receptor binding -> megakaryopoiesis -> platelets for thrombopoietin-receptor agonists,
+virtual patients, and analysis of the lab data such drugs are characterised with.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
