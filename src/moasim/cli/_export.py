@@ -1,0 +1,48 @@
+"""``moasim export sbml``: write a model (and optionally a regimen) as SBML L3."""
+
+from __future__ import annotations
+
+from ..errors import SpecError, invalid_value
+from ._common import check_out_path, write_atomic
+
+
+def run(args) -> int:
+    from ..dosing import Regimen, parse_dose
+    from ..dosing._regimen import regimen_events
+    from ..io import export_sbml
+    from ..library.build import Subject, build_model
+    from ..library.drugs import check_route, get_drug
+    from ..units import to_unit
+
+    check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
+    d = get_drug(args.drug)
+    subject = Subject(population=args.population)
+    model = build_model((d.name,), subject)
+    events = []
+    if args.dose:
+        route = args.route or d.routes[0]
+        check_route(d, route)
+        value, unit = parse_dose(args.dose)
+        every = to_unit(args.every, "day", "--every") if args.every else None
+        if not args.days > 0:
+            raise SpecError(invalid_value("--days", args.days, "a number of days > 0"))
+        reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every)
+        events = regimen_events(d, reg, args.days, model.parameter_values, subject.weight_kg)
+    sbml = export_sbml(model, events)
+    write_atomic(args.output, lambda p: open(p, "w").write(sbml))
+    print(f"wrote {args.output}: {model.name}, {len(model.states)} states, {len(model.parameters)} parameters, {len(events)} dose events (time in days)")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export a model (sbml)")
+    fmt = p.add_subparsers(dest="format", metavar="FORMAT")
+    s = fmt.add_parser("sbml", help="SBML Level 3 via Antimony; time in days, canonical units")
+    s.add_argument("--drug", required=True)
+    s.add_argument("--population", default="healthy", help="healthy | itp | aplastic")
+    s.add_argument("--dose", help="include a regimen as SBML events, e.g. '1 ug/kg'")
+    s.add_argument("--every", help="dosing interval, e.g. '1 week'")
+    s.add_argument("--route", help="sc | iv | oral")
+    s.add_argument("--days", type=float, default=28.0, help="span covered by the dose events (days)")
+    s.add_argument("-o", "--output", required=True, help="output file (.xml)")
+    s.set_defaults(func=run)

@@ -1,0 +1,6 @@
+"""Doses, regimens and titration rules (data), expanded into engine events."""
+
+from ._regimen import Regimen, parse_dose
+from ._titration import RULES, TitrationController, TitrationRule, get_rule
+
+__all__ = ["Regimen", "parse_dose", "TitrationRule", "TitrationController", "RULES", "get_rule"]

@@ -1,0 +1,94 @@
+"""Regimens: a dose, a route, an interval and a count, expanded into engine events."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import Event
+from ..errors import DosingError, invalid_value
+from ..units import convert, dimension_of, parse_quantity
+
+__all__ = ["Regimen", "parse_dose", "dose_amount_ug"]
+
+_MASS = dimension_of("ug")
+_PER_KG = dimension_of("ug/kg")
+
+
+def parse_dose(text: str | float, field: str = "dose") -> tuple[float, str]:
+    """Parse a dose (``"10 ug/kg"``, ``"50 mg"``); reject wrong dimension, negative, non-finite."""
+    value, unit = parse_quantity(text, field)
+    dim = dimension_of(unit)
+    if dim not in (_MASS, _PER_KG):
+        raise DosingError(invalid_value(f"unit of {field}", unit, "a mass (mg, ug) or mass per body weight (ug/kg)"))
+    if value < 0 or not math.isfinite(value):
+        raise DosingError(invalid_value(field, text, "a finite amount >= 0"))
+    return value, unit
+
+
+def dose_amount_ug(value: float, unit: str, weight_kg: float) -> float:
+    """Dose in ug for a subject (weight-based doses multiplied by body weight)."""
+    if dimension_of(unit) == _PER_KG:
+        return convert(value, unit, "ug/kg") * weight_kg
+    return convert(value, unit, "ug")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Regimen:
+    """Repeated doses of one drug.
+
+    Parameters
+    ----------
+    drug : str
+    dose : float
+        Amount per administration in ``unit``.
+    unit : str
+        ``mg``, ``ug`` or ``ug/kg``.
+    route : str
+        ``sc``, ``iv`` or ``oral``.
+    every_days : float, optional
+        Dosing interval (day); None for a single dose.
+    start_days : float
+        Time of the first dose (day).
+    count : int, optional
+        Number of doses; default: until the end of the simulation.
+    """
+
+    drug: str
+    dose: float
+    unit: str
+    route: str
+    every_days: float | None = None
+    start_days: float = 0.0
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.every_days is not None and not (math.isfinite(self.every_days) and self.every_days > 0):
+            raise DosingError(invalid_value("every", self.every_days, "an interval > 0"))
+        if self.count is not None and self.count < 1:
+            raise DosingError(invalid_value("count", self.count, "an integer >= 1"))
+
+    def times(self, t_end: float) -> np.ndarray:
+        """Dose times (day) up to and excluding ``t_end``."""
+        if self.every_days is None:
+            return np.array([self.start_days]) if self.start_days < t_end else np.array([])
+        n = self.count if self.count is not None else int(math.ceil((t_end - self.start_days) / self.every_days - 1e-9))
+        t = self.start_days + self.every_days * np.arange(max(n, 0))
+        return t[t < t_end]
+
+    def __str__(self) -> str:
+        every = f" q{self.every_days:g}d" if self.every_days else ""
+        return f"{self.dose:g} {self.unit} {self.route.upper()}{every}"
+
+
+def regimen_events(drug, regimen: Regimen, t_end: float, params, weight_kg: float, food=None) -> list[Event]:
+    """Engine events of a regimen for one subject."""
+    amount = dose_amount_ug(regimen.dose, regimen.unit, weight_kg)
+    events: list[Event] = []
+    for t in regimen.times(t_end):
+        evs = drug.events(regimen.route, float(t), amount, params, food)
+        events.append(Event(float(t), evs[0].action, label="dose", dose=(drug.name, regimen.dose, regimen.unit)))
+        events.extend(evs[1:])
+    return events

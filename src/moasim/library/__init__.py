@@ -1,0 +1,1 @@
+"""Published mechanism modules: thrombopoiesis physiology, c-Mpl receptor, ITP, drug PK."""

@@ -1,0 +1,103 @@
+"""Assemble the whole-body model for a subject and a set of drugs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import SpecError, invalid_value, unknown_name
+from ..model import Model, compose
+from .drugs import get_drug
+from .physiology import itp_module, megakaryopoiesis_module, receptor_module, subject_module, tpo_module
+from .steady_state import steady_state
+
+__all__ = ["Subject", "build_model", "POPULATIONS"]
+
+POPULATIONS = ("healthy", "itp", "aplastic")
+
+#: typical baseline platelet counts (10^9/L): Petrov 2025 (nlmixr2lib Petrov_2024_romiplostim.R,
+#: R-code): simulated ITP baseline ~18 non-splenectomised, ~14 splenectomised.
+ITP_BASELINE = {False: 18.0, True: 14.0}
+#: marrow failure scenario (very severe aplastic anaemia: MKs and platelets depleted): platelets 10 x10^9/L (A)
+APLASTIC_BASELINE = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """One (virtual) subject: population and covariates.
+
+    Parameters
+    ----------
+    population : {"healthy", "itp", "aplastic"}
+    weight_kg : float
+        Body weight (kg); weight-based doses (ug/kg) and eltrombopag CL/F use it.
+    east_asian, female, corticosteroids, splenectomy : bool
+        Covariates (eltrombopag CL/F: Gibiansky 2011; ITP baseline: Petrov 2025).
+    baseline_platelets : float, optional
+        Drug-free platelet count (10^9/L) for ITP/aplastic subjects; the impaired
+        release fraction (ITP) or marrow supply (aplastic) is solved to match it.
+    """
+
+    population: str = "healthy"
+    weight_kg: float = 70.0
+    east_asian: bool = False
+    female: bool = False
+    corticosteroids: bool = False
+    splenectomy: bool = False
+    baseline_platelets: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.population not in POPULATIONS:
+            raise SpecError(unknown_name("population", self.population, POPULATIONS))
+        if not (isinstance(self.weight_kg, (int, float)) and math.isfinite(self.weight_kg) and 20 <= self.weight_kg <= 300):
+            raise SpecError(invalid_value("weight_kg", self.weight_kg, "a body weight in [20, 300] kg"))
+        b = self.baseline_platelets
+        if b is not None and not (isinstance(b, (int, float)) and math.isfinite(b) and 0 < b < 1000):
+            raise SpecError(invalid_value("baseline_platelets", b, "a count in (0, 1000) x10^9/L"))
+
+    @property
+    def healthy(self) -> bool:
+        return self.population == "healthy"
+
+
+def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = None, **parameters: float) -> Model:
+    """Whole-body model for ``subject`` with ``drugs``, at its drug-free steady state.
+
+    Parameters
+    ----------
+    drugs : sequence of str
+        Catalogue names (``moasim drugs``); may be empty (physiology only).
+    subject : Subject
+        Population and covariates (default: healthy 70 kg adult).
+    **parameters : float
+        Parameter overrides in canonical units, applied before the steady state is solved.
+    """
+    subject = subject or Subject()
+    entries = [get_drug(d) for d in drugs]
+    rom = any(e.name == "romiplostim" for e in entries)
+    small = tuple(
+        {"eltrombopag": "elt", "hetrombopag": "het", "avatrombopag": "ava"}[e.name] for e in entries if e.site == "transmembrane"
+    )
+    modules = [subject_module(), tpo_module(), receptor_module(rom, small), megakaryopoiesis_module()]
+    if subject.population == "itp":
+        modules.append(itp_module())
+    modules += [e.module() for e in entries]
+    name = "_".join(["thrombopoiesis", subject.population, *[e.name for e in entries]])
+    model = compose(name, modules)
+    model = model.with_parameters(WT=subject.weight_kg)
+    for e in entries:
+        upd = e.covariates(model.parameter_values, subject)
+        if upd:
+            model = model.with_parameters(**upd)
+    if parameters:
+        model = model.with_parameters(**parameters)
+    pv = model.parameter_values
+    if subject.population == "itp":
+        b = subject.baseline_platelets if subject.baseline_platelets is not None else ITP_BASELINE[subject.splenectomy]
+        states, upd = steady_state(pv, b, "F_REL")
+    elif subject.population == "aplastic":
+        b = subject.baseline_platelets if subject.baseline_platelets is not None else APLASTIC_BASELINE
+        states, upd = steady_state(pv, b, "F_MARROW")
+    else:
+        states, upd = steady_state(pv)
+    return model.with_parameters(**upd).with_initial(**states)

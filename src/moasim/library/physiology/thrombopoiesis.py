@@ -1,0 +1,223 @@
+"""Whole-body thrombopoiesis with endogenous TPO feedback through c-Mpl.
+
+Structure
+---------
+Receptor (c-Mpl) activation ``A`` drives the production of committed MK progenitors,
+which enter maturation at rate ``KDE`` (the "kinetics of drug effect" of Perez-Ruixo
+2012); MK precursors mature through ``N_MK`` transit compartments (mean transit time ``MTT_MK``)
+and release platelets, which age through ``N_PLT`` compartments (mean lifespan
+``LS_PLT``; a gamma-distributed lifespan, Krzyzanski 2011). Endogenous TPO is produced
+at a constant hepatic rate and cleared non-specifically and by c-Mpl binding and
+internalisation on platelets AND megakaryocytes (mass ``M``), so TPO stays near normal
+in ITP (MK mass preserved) but rises 10-30x when MKs and platelets are both absent.
+
+Equations (canonical units: day, pg/mL, 10^9/L platelet equivalents)::
+
+    xT = TPO/KD_TPO                     xR = Cfree_rom/KD_rom        (extracellular site)
+    xS = sum_i C_i/(EC50_i*FVIVO)                                    (transmembrane site)
+    A  = (xT + E_ROM*xR)/(1 + xT + xR) + E_TM*xS/(1 + xS)            (additive sites)
+    prod = F_MARROW*KPROD*(1 + SMAX*A/(A50 + A))                     (Wang 2010 Emax on production)
+    dPROG/dt = prod - KDE*PROG                                       (committed progenitors; Perez-Ruixo 2012 kDE)
+    dMK1/dt  = KDE*PROG - kmk*MK1;   dMKi/dt = kmk*(MK(i-1) - MKi),   kmk = N_MK/MTT_MK
+    dPLT1/dt = F_REL*kmk*MK_N - kp*PLT1;  dPLTj/dt = kp*(PLT(j-1) - PLTj),   kp = N_PLT/LS_PLT
+    M = (PLT + W_MK*sum MK)/MREF         (c-Mpl mass, 1 = healthy)
+    dTPO/dt = KTPO_IN - KNS*TPO - KR*M*TPO/(1 + xT + xR)             (romiplostim displaces TPO)
+
+KPROD, KTPO_IN and MREF are assignment rules that put the healthy reference subject
+(PLT0_H, TPO0_H) at steady state for any parameter values, so changing a parameter
+never silently breaks the drug-free steady state of the healthy reference.
+
+References
+----------
+- Wang YM et al. 2010 AAPS J 12:729 (romiplostim PDMDD + lifespan model; precursor
+  lifespan 142 h; Emax stimulation of precursor production, SMAX 11.2, SC50 0.052 ng/mL).
+- Harker LA et al. 2000 Blood 95:2514 (platelet lifespan 205 h = 8.5 d).
+- Li J et al. 1999 Br J Haematol (TPO-platelet binding Kd 163 pM; internalisation without recycling).
+- Jin F, Krzyzanski W 2004 AAPS PharmSci 6:E9 (rhTPO TMDD: kint 0.1/h, Bmax 164 pM, Kd 45.5 pM).
+- Gu 2002 Chin Med J 115:983; Mukai 1996 Thromb Haemost 76:675; Br J Haematol 1998 (TPO in
+  healthy, ITP and aplastic anaemia).
+- Ballem PJ et al. 1987 J Clin Invest 80:33 (ITP: both impaired production and fast clearance).
+- Krzyzanski W 2011 J Pharmacokinet Pharmacodyn 38:179 (transit chains = gamma lifespans).
+- Perez-Ruixo JJ et al. 2012 J Clin Pharmacol 52:1540 (romiplostim ITP PD: kDE 0.6/day, MTT 170 h).
+"""
+
+from __future__ import annotations
+
+from ...model import Module, Output, Parameter, State
+
+__all__ = ["N_MK", "N_PLT", "tpo_module", "megakaryopoiesis_module", "itp_module", "receptor_module", "subject_module"]
+
+#: number of MK precursor transit compartments and platelet age compartments (Wang 2010 used 10 + 10)
+N_MK = 10
+N_PLT = 10
+
+_MK = [f"MK{i}" for i in range(1, N_MK + 1)]
+_PLT = [f"PLT{j}" for j in range(1, N_PLT + 1)]
+
+
+def subject_module() -> Module:
+    """Subject covariates used by several modules (body weight)."""
+    return Module(
+        name="subject",
+        doc="Subject-level covariates.",
+        parameters=(
+            Parameter(name="WT", value=70.0, unit="kg", lower=1, upper=400, tag="A",
+                      source="reference adult (ICRP 89 reference man 73 kg, rounded)", doc="body weight"),
+        ),
+    )
+
+
+def tpo_module() -> Module:
+    """Endogenous TPO: constant hepatic production, non-specific and c-Mpl-mediated clearance."""
+    return Module(
+        name="tpo",
+        doc=__doc__ or "",
+        parameters=(
+            Parameter(name="TPO0_H", value=95.0, unit="pg/mL", lower=1, tag="R",
+                      source="Br J Haematol 1998 (doi 10.1046/j.1365-2141.1998.00590.x): 95.3 +/- 54.0 pg/mL, 119 healthy donors",
+                      doc="steady-state serum TPO of the healthy reference subject"),
+            Parameter(name="K_TPO", value=1.9, unit="1/day", lower=0, tag="D",
+                      source="Jin & Krzyzanski 2004 rhTPO TMDD (R): kint*(Bmax/Kd)/(1+Bmax/Kd) = 0.1/h*3.6/4.6 = 0.078/h = 1.9/day",
+                      doc="total TPO elimination rate constant in the healthy reference"),
+            Parameter(name="FR_TPO", value=0.97, unit="1", lower=0, upper=1, tag="C",
+                      source="calibrated to tpo_amegakaryocytic_ratio (Gu 2002; Br J Haematol 1998; Mukai 1996 ratios 14-29)",
+                      doc="fraction of healthy TPO clearance mediated by c-Mpl"),
+            Parameter(name="KD_TPO", value=5790.0, unit="pg/mL", lower=0, tag="D",
+                      source="Li 1999 Kd 163 pM (R) x 35.5 kg/mol (332 aa x 107 Da, D)",
+                      doc="TPO-c-Mpl dissociation constant"),
+        ),
+        states=(State(name="TPO", unit="pg/mL", doc="serum thrombopoietin"),),
+        assignments={
+            "xT": "TPO/KD_TPO",
+            "KNS": "K_TPO*(1 - FR_TPO)",
+            "KR": "K_TPO*FR_TPO*(1 + TPO0_H/KD_TPO)",
+            "KTPO_IN": "TPO0_H*(KNS + KR/(1 + TPO0_H/KD_TPO))",
+        },
+        rates={"TPO": ("KTPO_IN", "-KNS*TPO", "-KR*M*TPO/(1 + xT + xR)")},
+        outputs=(Output(name="tpo", expr="TPO", unit="pg/mL", doc="serum TPO"),),
+        references=("Li 1999 Br J Haematol", "Jin & Krzyzanski 2004 AAPS PharmSci 6:E9", "Gu 2002 Chin Med J 115:983"),
+    )
+
+
+def receptor_module(rom: bool, small_molecules: tuple[str, ...]) -> Module:
+    """c-Mpl activation from TPO + romiplostim (extracellular, competitive) and
+    transmembrane agonists (eltrombopag, hetrombopag, avatrombopag; additive with TPO).
+
+    Parameters
+    ----------
+    rom : bool
+        Whether the model contains romiplostim (defines ``Cfree_rom``).
+    small_molecules : tuple of str
+        Suffixes of transmembrane agonists in the model; each drug module defines ``xS_<suffix>``.
+    """
+    xr = "Cfree_rom/KD_rom" if rom else "0"
+    xs = " + ".join(f"xS_{s}" for s in small_molecules) or "0"
+    params = [
+        Parameter(name="E_ROM", value=1.0, unit="1", lower=0, tag="A",
+                  source="romiplostim is a full agonist at the TPO site (efficacy = TPO's)", doc="romiplostim intrinsic efficacy"),
+        Parameter(name="E_TM", value=0.056, unit="1", lower=0, tag="C",
+                  source="calibrated to eltrombopag_hv_max_increase (Jenkins 2007 Blood 109:4739)",
+                  doc="maximal activation by the transmembrane site (class value), relative to full TPO-site occupancy"),
+        Parameter(name="FVIVO", value=1168.0, unit="1", lower=0, tag="C",
+                  source="calibrated to eltrombopag_hv_max_increase; same for the class (protein binding >99%, label)",
+                  doc="total plasma concentration / in-vitro EC50 ratio giving equal occupancy (class value)"),
+        Parameter(name="SMAX", value=60.0, unit="1", lower=0, tag="C",
+                  source="Wang 2010 Smax 11.2 (R) as start; calibrated to romiplostim_hv_10ugkg_iv_fold (Wang 2004)",
+                  doc="maximal stimulation of precursor production"),
+        Parameter(name="A50", value=0.28, unit="1", lower=0, tag="D",
+                  source="Wang 2010 SC50/KD = 0.052/0.131 ng/mL -> occupancy 0.28 at half-maximal stimulation",
+                  doc="activation giving half-maximal stimulation"),
+    ]
+    if rom:
+        params.append(Parameter(name="KD_rom", value=0.131, unit="ng/mL", lower=0, tag="R",
+                                source="Wang 2010 AAPS J 12:729 (abstract): KD 0.131 ng/mL", doc="romiplostim-c-Mpl KD"))
+    return Module(
+        name="receptor",
+        doc=receptor_module.__doc__ or "",
+        parameters=tuple(params),
+        assignments={
+            "xR": xr,
+            "xS": xs,
+            "ACT": "(xT + E_ROM*xR)/(1 + xT + xR) + E_TM*xS/(1 + xS)",
+        },
+        outputs=(Output(name="receptor_activation", expr="ACT", unit="1", doc="c-Mpl activation (1 = all TPO sites occupied by TPO)"),),
+        references=("Wang 2010 AAPS J 12:729", "Xie 2018 J Cell Mol Med 22:5367"),
+    )
+
+
+def megakaryopoiesis_module() -> Module:
+    """MK precursor production and maturation, platelet release and senescence."""
+    mk_rates = {"PROG": ("PROD", "-KDE*PROG"), "MK1": ("KDE*PROG", "-KMK*MK1")}
+    for a, b in zip(_MK, _MK[1:]):
+        mk_rates[b] = (f"KMK*{a}", f"-KMK*{b}")
+    plt_rates = {"PLT1": (f"F_REL*KMK*{_MK[-1]}", "-KP*PLT1")}
+    for a, b in zip(_PLT, _PLT[1:]):
+        plt_rates[b] = (f"KP*{a}", f"-KP*{b}")
+    return Module(
+        name="megakaryopoiesis",
+        doc=megakaryopoiesis_module.__doc__ or "",
+        parameters=(
+            Parameter(name="PLT0_H", value=250.0, unit="1e9/L", lower=1, tag="R",
+                      source="healthy men baselines 217-254 x10^9/L (Blood 104:2916, 2004, R); normal 150-450 (R2)",
+                      doc="platelet count of the healthy reference subject"),
+            Parameter(name="MTT_MK", value=142.0, unit="h", model_unit="day", lower=0, tag="R",
+                      source="Wang 2010 AAPS J 12:729: precursor lifespan 142 h", doc="MK precursor mean transit time"),
+            Parameter(name="KDE", value=0.6, unit="1/day", lower=0, tag="R",
+                      source="Perez-Ruixo 2012 J Clin Pharmacol 52:1540: kinetics of drug effect kDE 0.6/day (ITP)",
+                      doc="turnover of the committed progenitor pool (delay between receptor activation and MK output)"),
+            Parameter(name="LS_PLT", value=205.0, unit="h", model_unit="day", lower=0, tag="R",
+                      source="Harker 2000 Blood 95:2514: 111In platelet lifespan 205 +/- 18 h", doc="platelet mean lifespan (healthy)"),
+            Parameter(name="W_MK", value=2.0, unit="1", lower=0, tag="C",
+                      source="calibrated to tpo_itp_ratio (Gu 2002; Mukai 1996)",
+                      doc="c-Mpl content of one platelet-equivalent of MK precursor relative to a platelet"),
+            Parameter(name="F_MARROW", value=1.0, unit="1", lower=0, upper=1, tag="A",
+                      source="healthy marrow = 1; lowered for marrow failure (aplastic anaemia scenario)",
+                      doc="fraction of normal MK progenitor supply"),
+            Parameter(name="F_REL", value=1.0, unit="1", lower=0, upper=1, tag="A",
+                      source="healthy: all MK output reaches the circulation; lowered in ITP (Ballem 1987)",
+                      doc="fraction of MK platelet output that reaches the circulation"),
+        ),
+        states=(State(name="PROG", unit="1e9/L", doc="committed MK progenitors (platelet equivalents)"),)
+        + tuple(State(name=n, unit="1e9/L", doc="MK precursor (platelet equivalents)") for n in _MK)
+        + tuple(State(name=n, unit="1e9/L", doc="circulating platelets by age") for n in _PLT),
+        assignments={
+            "KMK": f"{N_MK}/MTT_MK",
+            "KP": f"{N_PLT}/LS_PLT",
+            "MKSUM": " + ".join(_MK),
+            "PLT": " + ".join(_PLT),
+            "MREF": "PLT0_H*(1 + W_MK*MTT_MK/LS_PLT)",
+            "M": "(PLT + W_MK*MKSUM)/MREF",
+            "A0H": "(TPO0_H/KD_TPO)/(1 + TPO0_H/KD_TPO)",
+            "KPROD": "(PLT0_H/LS_PLT)/(1 + SMAX*A0H/(A50 + A0H))",
+            "PROD": "F_MARROW*KPROD*(1 + SMAX*ACT/(A50 + ACT))",
+        },
+        rates={**mk_rates, **plt_rates},
+        outputs=(
+            Output(name="platelets", expr="PLT", unit="1e9/L", doc="circulating platelet count"),
+            Output(name="megakaryocytes", expr="MKSUM", unit="1e9/L", doc="MK precursor mass (platelet equivalents)"),
+            Output(name="cmpl_mass", expr="M", unit="1", doc="c-Mpl mass relative to healthy"),
+            Output(name="production", expr="PROD", unit="1e9/L/day", doc="MK precursor production"),
+            Output(name="platelet_release", expr=f"F_REL*KMK*{_MK[-1]}", unit="1e9/L/day", doc="platelets entering the circulation"),
+        ),
+        references=("Wang 2010 AAPS J 12:729", "Harker 2000 Blood 95:2514", "Krzyzanski 2011 JPKPD 38:179"),
+    )
+
+
+def itp_module() -> Module:
+    """Immune thrombocytopenia: antibody-mediated destruction of circulating platelets.
+
+    Impaired production is the parameter ``F_REL`` of the megakaryopoiesis module (the
+    fraction of MK output that reaches the blood; anti-MK antibodies, Ballem 1987),
+    which keeps the MK mass, and hence TPO clearance, near normal (Gu 2002).
+    """
+    return Module(
+        name="itp",
+        doc=itp_module.__doc__ or "",
+        parameters=(
+            Parameter(name="KDES", value=0.30, unit="1/day", lower=0, tag="A",
+                      source="ITP mean platelet survival ~2.5 d (shortened 3-4x; Ballem 1987 J Clin Invest 80:33, R: survival correlates with count)",
+                      doc="antibody-mediated platelet destruction rate"),
+        ),
+        rates={n: f"-KDES*{n}" for n in _PLT},
+        references=("Ballem 1987 J Clin Invest 80:33",),
+    )

@@ -1,0 +1,1 @@
+"""Drug pharmacokinetic modules (one per drug, named after the source model)."""

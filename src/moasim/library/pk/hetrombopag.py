@@ -1,0 +1,72 @@
+"""Hetrombopag (herombopag olamine) oral PK: two compartments with saturable,
+target-mediated elimination and a drastic food effect.
+
+Wang Z et al. 2022 fitted a modified TMDD model with dual sequential absorption (CL/F
+7.66 L/h, Vc/F 30.0 L, target kdeg 0.693/h) but the remaining constants are not in
+readable text. With a fast-turnover target (kdeg 0.693/h) the quasi-steady-state TMDD
+reduces to Michaelis-Menten elimination (Gibiansky 2008), used here; Q, V3, VMAX, KM, KA
+and the lag are calibrated to the calibration targets hetrombopag_tmax (Zheng 2017: ~8 h)
+and hetrombopag_half_life_dose_dependence (11.9 h at 5 mg -> 40.1 h at 40 mg). Food
+(high-fat meal) removes unabsorbed drug from the gut (``KFOOD_het``), calibrated to the
+AUC ratio 0.013 (Wang Z 2020). Absolute F is unknown: volumes and clearances are apparent (/F).
+
+Equations (ug, L, day)::
+
+    dGUT/dt  = -(KA + KFOOD)*GUT                         (dose enters at t + ALAG)
+    dCENT/dt = KA*GUT - CL/V2*CENT - VMAX*C/(KM + C) - Q/V2*CENT + Q/V3*PERI
+    dPERI/dt = Q/V2*CENT - Q/V3*PERI
+
+References
+----------
+- Zheng L et al. 2017 Basic Clin Pharmacol Toxicol (doi 10.1111/bcpt.12815): Tmax ~8 h;
+  t1/2 11.9 -> 40.1 h over 5-40 mg; AUC more than dose-proportional.
+- Wang Z et al. 2022 Br J Clin Pharmacol 88:2084 (popPK/PD, TMDD).
+- Wang Z et al. 2020 Clin Ther (doi 10.1016/j.clinthera.2020.10.002): high-fat meal AUC -98.7%.
+- Xie C et al. 2018 J Cell Mol Med 22:5367 (32D-MPL EC50 0.4 nM).
+"""
+
+from __future__ import annotations
+
+from ...model import Module, Output, Parameter, State
+
+W22 = "Wang Z 2022 Br J Clin Pharmacol 88:2084"
+CAL = "calibrated to hetrombopag_tmax and hetrombopag_half_life_dose_dependence (Zheng 2017); tools/calibrate.py"
+
+
+def module() -> Module:
+    return Module(
+        name="pk_hetrombopag",
+        doc=__doc__ or "",
+        parameters=(
+            Parameter(name="CL_het", value=7.66, unit="L/h", model_unit="L/day", lower=0, tag="R", source=W22, doc="linear apparent clearance CL/F"),
+            Parameter(name="V2_het", value=30.0, unit="L", lower=0, tag="R", source=W22, doc="central volume Vc/F"),
+            Parameter(name="V3_het", value=530.45, unit="L", lower=0, tag="C", source=CAL, doc="peripheral volume Vp/F"),
+            Parameter(name="Q_het", value=20.0, unit="L/h", model_unit="L/day", lower=0, tag="A", source="fixed (fast distribution); not identifiable from the published half-lives", doc="intercompartmental clearance"),
+            Parameter(name="VMAX_het", value=70.65, unit="ug/h", model_unit="ug/day", lower=0, tag="C", source=CAL, doc="capacity of target-mediated elimination"),
+            Parameter(name="KM_het", value=0.1709, unit="ng/mL", lower=0, tag="C", source=CAL, doc="concentration at half capacity"),
+            Parameter(name="KA_het", value=0.151, unit="1/h", model_unit="1/day", lower=0, tag="C", source=CAL, doc="absorption rate"),
+            Parameter(name="ALAG_het", value=2.995, unit="h", model_unit="day", lower=0, tag="C", source=CAL, doc="absorption lag"),
+            Parameter(name="KFOOD_het", value=0.0, unit="1/day", lower=0, tag="A", source="0 when fasting; set by meal events", doc="gut loss (current)"),
+            Parameter(name="KFAT_het", value=112.7, unit="1/day", lower=0, tag="C",
+                      source="calibrated to hetrombopag_food_effect (Wang Z 2020 Clin Ther: AUC -98.7%)", doc="gut loss with a high-fat meal"),
+            Parameter(name="MW_het", value=442.5, unit="g/mol", lower=0, tag="A",
+                      source="assumed equal to eltrombopag (structural analogue, seed 004); only enters via FVIVO", doc="molar mass"),
+            Parameter(name="EC50V_het", value=0.4, unit="nM", lower=0, tag="R", source="Xie 2018 J Cell Mol Med 22:5367 (32D-MPL proliferation)", doc="in-vitro EC50"),
+        ),
+        states=(
+            State(name="GUT_het", unit="ug", doc="gut", dosable=True),
+            State(name="CENT_het", unit="ug", doc="central", dosable=True),
+            State(name="PERI_het", unit="ug", doc="peripheral"),
+        ),
+        assignments={
+            "C_het": "CENT_het/V2_het",
+            "xS_het": "(C_het*1000/MW_het)/(EC50V_het*FVIVO)",
+        },
+        rates={
+            "GUT_het": "-(KA_het + KFOOD_het)*GUT_het",
+            "CENT_het": ("KA_het*GUT_het", "-CL_het/V2_het*CENT_het", "-VMAX_het*C_het/(KM_het + C_het)", "-Q_het/V2_het*CENT_het", "Q_het/V3_het*PERI_het"),
+            "PERI_het": ("Q_het/V2_het*CENT_het", "-Q_het/V3_het*PERI_het"),
+        },
+        outputs=(Output(name="conc_hetrombopag", expr="C_het", unit="ng/mL", doc="plasma hetrombopag"),),
+        references=(W22, "Zheng 2017 Basic Clin Pharmacol Toxicol", "Wang Z 2020 Clin Ther"),
+    )

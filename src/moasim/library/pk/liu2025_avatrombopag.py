@@ -1,0 +1,57 @@
+"""Avatrombopag oral PK: one compartment, first-order absorption after a transit chain.
+
+Food does not change the extent of absorption (Nomoto 2018), so there is no food effect.
+
+Equations (ug, L, day)::
+
+    dTR1/dt = -KTR*TR1;  dTRi/dt = KTR*(TR(i-1) - TRi)  (i = 2..9),  KTR = 10/MTT  (Savic 2007)
+    dGUT/dt = KTR*TR9 - KA*GUT
+    dCENT/dt = KA*GUT - CL/V*CENT
+
+References
+----------
+- Liu 2025 Pharmaceuticals 18:903 (nlmixr2lib Liu_2025_avatrombopag.R): CL/F 7.85 L/h,
+  V/F 199 L, ka 0.582/h, 9 transit compartments with MTT 1.33 h (Chinese healthy volunteers).
+- Nomoto M et al. 2018 Clin Pharmacol Drug Dev 7:188 (food: no change in extent).
+- Fukushima-Shintani M et al. 2009 Eur J Haematol (EC50 3.3 nM, Ba/F3-hMpl), as quoted by a
+  vendor technical page (R2).
+"""
+
+from __future__ import annotations
+
+from ...model import Module, Output, Parameter, State
+
+LIU = "Liu 2025 Pharmaceuticals 18:903 (nlmixr2lib Liu_2025_avatrombopag.R)"
+N_TR = 9
+
+
+def module() -> Module:
+    tr = [f"TR{i}_ava" for i in range(1, N_TR + 1)]
+    rates = {tr[0]: f"-KTR_ava*{tr[0]}"}
+    for a, b in zip(tr, tr[1:]):
+        rates[b] = (f"KTR_ava*{a}", f"-KTR_ava*{b}")
+    rates["GUT_ava"] = (f"KTR_ava*{tr[-1]}", "-KA_ava*GUT_ava")
+    rates["CENT_ava"] = ("KA_ava*GUT_ava", "-CL_ava/V_ava*CENT_ava")
+    return Module(
+        name="pk_avatrombopag",
+        doc=__doc__ or "",
+        parameters=(
+            Parameter(name="CL_ava", value=7.85, unit="L/h", model_unit="L/day", lower=0, tag="R-code", source=LIU, doc="apparent clearance"),
+            Parameter(name="V_ava", value=199.0, unit="L", lower=0, tag="R-code", source=LIU, doc="apparent volume"),
+            Parameter(name="KA_ava", value=0.582, unit="1/h", model_unit="1/day", lower=0, tag="R-code", source=LIU, doc="absorption rate"),
+            Parameter(name="MTT_ava", value=1.33, unit="h", model_unit="day", lower=0, tag="R-code", source=LIU, doc="transit mean time"),
+            Parameter(name="MW_ava", value=649.6, unit="g/mol", lower=0, tag="D", source="C29H34Cl2N6O3S2 (free base)", doc="molar mass"),
+            Parameter(name="EC50V_ava", value=3.3, unit="nM", lower=0, tag="R2",
+                      source="Fukushima-Shintani 2009 Eur J Haematol, Ba/F3-hMpl proliferation (quoted second-hand)", doc="in-vitro EC50"),
+        ),
+        states=tuple(State(name=n, unit="ug", doc="absorption transit", dosable=(n == tr[0])) for n in tr)
+        + (State(name="GUT_ava", unit="ug", doc="absorption compartment"), State(name="CENT_ava", unit="ug", doc="central", dosable=True)),
+        assignments={
+            "KTR_ava": f"{N_TR + 1}/MTT_ava",
+            "C_ava": "CENT_ava/V_ava",
+            "xS_ava": "(C_ava*1000/MW_ava)/(EC50V_ava*FVIVO)",
+        },
+        rates=rates,
+        outputs=(Output(name="conc_avatrombopag", expr="C_ava", unit="ng/mL", doc="plasma avatrombopag"),),
+        references=(LIU, "Nomoto 2018 Clin Pharmacol Drug Dev 7:188"),
+    )
