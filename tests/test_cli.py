@@ -1,0 +1,98 @@
+"""CLI contracts (DESIGN.md) and clean refusal of bad input: one line, exit 2, nothing written."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from moasim.cli.main import main
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_romiplostim_10ugkg_iv_peak(capsys):
+    """Issue acceptance: peaks between day 11 and 17 at 4-8x baseline (Wang 2004)."""
+    code, out, _ = run(["simulate", "--drug", "romiplostim", "--dose", "10 ug/kg", "--route", "iv", "--days", "35",
+                        "--population", "healthy", "--json"], capsys)
+    assert code == 0
+    d = json.loads(out)
+    assert set(d) >= {"time_days", "outputs", "units"}
+    assert {"platelets", "tpo", "drug_concentration"} <= set(d["outputs"])
+    assert d["units"]["platelets"] == "1e9/L" and d["units"]["tpo"] == "pg/mL"
+    t, p = np.array(d["time_days"]), np.array(d["outputs"]["platelets"])
+    assert 11 <= t[np.argmax(p)] <= 17
+    assert 4 <= p.max() / p[0] <= 8
+
+
+def test_drugs_json_has_sources(capsys):
+    code, out, _ = run(["drugs", "--json"], capsys)
+    d = json.loads(out)["drugs"]
+    assert {"romiplostim", "eltrombopag", "hetrombopag", "avatrombopag", "tpo"} <= set(d)
+    for drug in d.values():
+        for p in drug["parameters"].values():
+            assert p["source"] and p["unit"] and p["tag"] != "U"
+
+
+def test_validate_json_all_covered_targets_pass(capsys):
+    code, out, _ = run(["validate", "--json"], capsys)
+    d = json.loads(out)
+    assert d["total"] >= 14 and d["passed"] == d["total"], [t["id"] for t in d["targets"] if not t["pass"]]
+    assert code == 0
+    for t in d["targets"]:
+        assert {"id", "model", "published", "tolerance", "pass"} <= set(t)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["simulate", "--drug", "aspirin", "--dose", "1 mg"], "Unknown drug 'aspirin'"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/day"], "unit of dose"),
+    (["simulate", "--drug", "romiplostim", "--dose", "-1 ug/kg"], "dose"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 furlong"], "unit of dose"),
+    (["simulate", "--drug", "romiplostim", "--dose", "nan ug/kg"], "dose"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--route", "oral"], "route for romiplostim"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--every", "2 mg"], "unit of every"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--population", "martian"], "population"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--days", "-3"], "--days"),
+    (["simulate", "--drug", "eltrombopag", "--dose", "50 mg", "--food", "pizza"], "food kind"),
+    (["simulate", "--drug", "romosozumab", "--dose", "210 mg"], "romosozumab"),
+    (["export", "sbml", "--drug", "nope", "-o", "x.xml"], "Unknown drug"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(args, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("moasim: error:") and needle in lines[0]
+    assert out == ""
+    assert os.listdir(tmp_path) == []  # nothing half-written
+
+
+def test_bad_output_path_refused_before_work(capsys, tmp_path):
+    bad = tmp_path / "x.txt"
+    code, _, err = run(["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--out", str(bad)], capsys)
+    assert code == 2 and "--out" in err and not bad.exists()
+
+
+def test_simulate_writes_table_and_plot(capsys, tmp_path):
+    csv, png = tmp_path / "r.csv", tmp_path / "r.png"
+    code, out, _ = run(["simulate", "--drug", "eltrombopag", "--dose", "50 mg", "--every", "1 day", "--route", "oral",
+                        "--days", "14", "--population", "itp", "--out", str(csv), "--plot", str(png)], capsys)
+    assert code == 0 and csv.stat().st_size > 0 and png.stat().st_size > 0
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    assert list(df.columns) == ["time_days", "variable", "value", "unit"]
+
+
+def test_embedded_default_runs_from_the_console_script(tmp_path):
+    """README main job: `moasim simulate` with no arguments (romiplostim label titration in ITP)."""
+    exe = os.path.join(os.path.dirname(sys.executable), "moasim")
+    p = subprocess.run([exe, "simulate"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "romiplostim" in p.stdout and (tmp_path / "moasim_simulation.png").exists()

@@ -1,0 +1,49 @@
+"""Label titration decisions (rule text, Nplate USPI) and unit parsing at the boundary."""
+
+import pytest
+
+from moasim.dosing import TitrationController, get_rule
+from moasim.errors import UnitError
+from moasim.library.drugs import get_drug
+from moasim.units import convert, to_unit
+
+
+def _walk(counts):
+    ctl = TitrationController(rule=get_rule("romiplostim"), drug=get_drug("romiplostim"), route="sc",
+                              params={"F_rom": 0.5}, weight_kg=70.0, t_end=7.0 * (len(counts) + 1))
+    doses = []
+    for k, p in enumerate(counts):
+        ctl.decide(7.0 * (k + 1), lambda name, p=p: p)
+        doses.append(ctl.history[-1][1])
+    return doses
+
+
+def test_romiplostim_label_rule():
+    # <50: +1 each week; 2 consecutive weeks >200: -1; >400: hold, resume -1 when <200
+    assert _walk([20, 30, 45]) == [2, 3, 4]
+    assert _walk([20, 250, 250]) == [2, 2, 1]
+    assert _walk([20, 250, 100, 250]) == [2, 2, 2, 2]  # not consecutive
+    assert _walk([20, 500, 300, 150]) == [2, 0, 0, 1]
+    assert _walk([10] * 12)[-1] == 10  # max 10 ug/kg
+
+
+def test_units_parse_and_refuse():
+    assert to_unit("1 week", "day", "every") == 7
+    assert to_unit("10 ug/kg", "ug/kg", "dose") == 10
+    assert convert(0.668, "L/h", "L/day") == pytest.approx(16.032)
+    with pytest.raises(UnitError, match="unit of every"):
+        to_unit("10 mg", "day", "every")
+    with pytest.raises(UnitError, match="Invalid every"):
+        to_unit("abc", "day", "every")
+
+
+def test_packaged_targets_match_shared_copy():
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "reference" / "calibration_targets.yaml"
+    if not shared.exists():
+        pytest.skip("shared/ not beside the checkout")
+    from importlib import resources
+
+    ours = resources.files("moasim.validate").joinpath("calibration_targets.yaml").read_text()
+    assert ours == shared.read_text()
