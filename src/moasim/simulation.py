@@ -21,6 +21,10 @@ from .units import to_unit
 
 __all__ = ["simulate", "SimulationResult"]
 
+#: drugs and populations handled by the bone layer (moasim.library.bone)
+BONE_DRUGS = ("romosozumab", "alendronate", "denosumab", "teriparatide")
+BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
+
 #: outputs reported by ``simulate`` (besides drug concentration), with units
 CORE_OUTPUTS = ("platelets", "tpo", "megakaryocytes", "receptor_activation", "cmpl_mass", "production", "platelet_release")
 
@@ -154,6 +158,11 @@ def simulate(
     """
     if not (isinstance(days, (int, float)) and math.isfinite(days) and 0 < days <= 3650):
         raise SpecError(invalid_value("days", days, "a duration in (0, 3650] days"))
+    if drug in BONE_DRUGS or population in BONE_POPULATIONS:
+        from .library.bone import simulate_bone  # the bone layer has its own model (issue 6)
+
+        return simulate_bone(drug, dose, every=every, route=route, days=days, population=population, subject=subject,
+                             count=count, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol, parameters=parameters)
     subject = subject or Subject(population=population)
     drugs = (drug,) if drug else ()
     d = get_drug(drug) if drug else None
