@@ -60,7 +60,6 @@ def test_validate_json_all_covered_targets_pass(capsys):
     (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--population", "martian"], "population"),
     (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--days", "-3"], "--days"),
     (["simulate", "--drug", "eltrombopag", "--dose", "50 mg", "--food", "pizza"], "food kind"),
-    (["simulate", "--drug", "romosozumab", "--dose", "210 mg"], "romosozumab"),
     (["export", "sbml", "--drug", "nope", "-o", "x.xml"], "Unknown drug"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):

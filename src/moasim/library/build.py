@@ -34,8 +34,8 @@ class Subject:
     east_asian, female, corticosteroids, splenectomy : bool
         Covariates (eltrombopag CL/F: Gibiansky 2011; ITP baseline: Petrov 2025).
     baseline_platelets : float, optional
-        Drug-free platelet count (10^9/L) for ITP/aplastic subjects; the impaired
-        release fraction (ITP) or marrow supply (aplastic) is solved to match it.
+        Drug-free platelet count (10^9/L) for ITP/aplastic subjects; the MK attrition
+        rate (ITP) or marrow supply (aplastic) is solved to match it.
     """
 
     population: str = "healthy"
@@ -94,7 +94,7 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
     pv = model.parameter_values
     if subject.population == "itp":
         b = subject.baseline_platelets if subject.baseline_platelets is not None else ITP_BASELINE[subject.splenectomy]
-        states, upd = steady_state(pv, b, "F_REL")
+        states, upd = steady_state(pv, b, "KMKD")
     elif subject.population == "aplastic":
         b = subject.baseline_platelets if subject.baseline_platelets is not None else APLASTIC_BASELINE
         states, upd = steady_state(pv, b, "F_MARROW")

@@ -19,7 +19,7 @@ Equations (canonical units: day, pg/mL, 10^9/L platelet equivalents)::
     prod = F_MARROW*KPROD*(1 + SMAX*A/(A50 + A))                     (Wang 2010 Emax on production)
     dPROG/dt = prod - KDE*PROG                                       (committed progenitors; Perez-Ruixo 2012 kDE)
     dMK1/dt  = KDE*PROG - kmk*MK1;   dMKi/dt = kmk*(MK(i-1) - MKi),   kmk = N_MK/MTT_MK
-    dPLT1/dt = F_REL*kmk*MK_N - kp*PLT1;  dPLTj/dt = kp*(PLT(j-1) - PLTj),   kp = N_PLT/LS_PLT
+    dPLT1/dt = kmk*MK_N - kp*PLT1;  dPLTj/dt = kp*(PLT(j-1) - PLTj),   kp = N_PLT/LS_PLT
     M = (PLT + W_MK*sum MK)/MREF         (c-Mpl mass, 1 = healthy)
     dTPO/dt = KTPO_IN - KNS*TPO - KR*M*TPO/(1 + xT + xR)             (romiplostim displaces TPO)
 
@@ -150,7 +150,7 @@ def megakaryopoiesis_module() -> Module:
     mk_rates = {"PROG": ("PROD", "-KDE*PROG"), "MK1": ("KDE*PROG", "-KMK*MK1")}
     for a, b in zip(_MK, _MK[1:]):
         mk_rates[b] = (f"KMK*{a}", f"-KMK*{b}")
-    plt_rates = {"PLT1": (f"F_REL*KMK*{_MK[-1]}", "-KP*PLT1")}
+    plt_rates = {"PLT1": (f"KMK*{_MK[-1]}", "-KP*PLT1")}
     for a, b in zip(_PLT, _PLT[1:]):
         plt_rates[b] = (f"KP*{a}", f"-KP*{b}")
     return Module(
@@ -173,9 +173,6 @@ def megakaryopoiesis_module() -> Module:
             Parameter(name="F_MARROW", value=1.0, unit="1", lower=0, upper=1, tag="A",
                       source="healthy marrow = 1; lowered for marrow failure (aplastic anaemia scenario)",
                       doc="fraction of normal MK progenitor supply"),
-            Parameter(name="F_REL", value=1.0, unit="1", lower=0, upper=1, tag="A",
-                      source="healthy: all MK output reaches the circulation; lowered in ITP (Ballem 1987)",
-                      doc="fraction of MK platelet output that reaches the circulation"),
         ),
         states=(State(name="PROG", unit="1e9/L", doc="committed MK progenitors (platelet equivalents)"),)
         + tuple(State(name=n, unit="1e9/L", doc="MK precursor (platelet equivalents)") for n in _MK)
@@ -197,27 +194,48 @@ def megakaryopoiesis_module() -> Module:
             Output(name="megakaryocytes", expr="MKSUM", unit="1e9/L", doc="MK precursor mass (platelet equivalents)"),
             Output(name="cmpl_mass", expr="M", unit="1", doc="c-Mpl mass relative to healthy"),
             Output(name="production", expr="PROD", unit="1e9/L/day", doc="MK precursor production"),
-            Output(name="platelet_release", expr=f"F_REL*KMK*{_MK[-1]}", unit="1e9/L/day", doc="platelets entering the circulation"),
+            Output(name="platelet_release", expr=f"KMK*{_MK[-1]}", unit="1e9/L/day", doc="platelets entering the circulation"),
         ),
         references=("Wang 2010 AAPS J 12:729", "Harker 2000 Blood 95:2514", "Krzyzanski 2011 JPKPD 38:179"),
     )
 
 
 def itp_module() -> Module:
-    """Immune thrombocytopenia: antibody-mediated destruction of circulating platelets.
+    """Immune thrombocytopenia: antibody-mediated platelet destruction and MK attrition.
 
-    Impaired production is the parameter ``F_REL`` of the megakaryopoiesis module (the
-    fraction of MK output that reaches the blood; anti-MK antibodies, Ballem 1987),
-    which keeps the MK mass, and hence TPO clearance, near normal (Gu 2002).
+    Two mechanisms (Ballem 1987: both accelerated clearance and impaired production):
+
+    - circulating platelets are destroyed at ``KDES/(1 + PLT/PLT50_DES)`` per platelet:
+      saturable, because autoantibody and splenic macrophage capacity are finite
+      (survival correlates with the count, Ballem 1987);
+    - maturing megakaryocytes are lost to antibody-mediated apoptosis at
+      ``KMKD_EFF = KMKD*(A0H/ACT)^GAM_SURV``: c-Mpl signalling protects them (AKT and
+      BCL-XL survival signalling, Xie 2018; seed 004), so a TPO-RA raises the fraction of
+      MKs that complete maturation. With 10 maturation stages the surviving fraction
+      (KMK/(KMK + KMKD_EFF))^10 amplifies a modest change in attrition, which is why a TPO-RA
+      lifts ITP counts many-fold (Bussel 2007) but healthy counts by tens of percent
+      (Jenkins 2007). The MK mass, and hence TPO clearance, stays near normal (Gu 2002).
+
+    ``KMKD`` is solved per subject from the baseline platelet count (tag D).
     """
     return Module(
         name="itp",
         doc=itp_module.__doc__ or "",
         parameters=(
-            Parameter(name="KDES", value=0.30, unit="1/day", lower=0, tag="A",
-                      source="ITP mean platelet survival ~2.5 d (shortened 3-4x; Ballem 1987 J Clin Invest 80:33, R: survival correlates with count)",
-                      doc="antibody-mediated platelet destruction rate"),
+            Parameter(name="KDES", value=0.20, unit="1/h", model_unit="1/day", lower=0, tag="R-code",
+                      source="Petrov 2025 Clin Pharmacol Drug Dev 14:116 (nlmixr2lib Petrov_2024_romiplostim.R): ITP kdeg 0.20/h (non-splenectomised)",
+                      doc="antibody-mediated platelet destruction rate at low counts"),
+            Parameter(name="PLT50_DES", value=10.0, unit="1e9/L", lower=0, tag="C",
+                      source="calibrated to the typical ITP response to eltrombopag (Bussel 2007 NEJM 357:2237)",
+                      doc="platelet count at which the per-platelet destruction rate is halved"),
+            Parameter(name="KMKD", value=0.1, unit="1/day", lower=0, tag="D",
+                      source="solved from the subject's baseline platelet count (steady state)",
+                      doc="MK attrition rate at the healthy reference activation"),
+            Parameter(name="GAM_SURV", value=4.0, unit="1", lower=0, tag="C",
+                      source="calibrated to the typical ITP response to eltrombopag (Bussel 2007 NEJM 357:2237)",
+                      doc="sensitivity of MK survival to c-Mpl activation"),
         ),
-        rates={n: f"-KDES*{n}" for n in _PLT},
-        references=("Ballem 1987 J Clin Invest 80:33",),
+        assignments={"KDES_EFF": "KDES/(1 + PLT/PLT50_DES)", "KMKD_EFF": "KMKD*(A0H/ACT)^GAM_SURV"},
+        rates={**{n: f"-KDES_EFF*{n}" for n in _PLT}, **{n: f"-KMKD_EFF*{n}" for n in _MK}},
+        references=("Ballem 1987 J Clin Invest 80:33", "Bussel 2007 NEJM 357:2237", "Xie 2018 J Cell Mol Med 22:5367"),
     )
