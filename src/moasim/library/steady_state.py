@@ -69,7 +69,7 @@ def _attrition_for(b: float, prod: float, d: Mapping[str, float], strict: bool =
     survive = b / (prod * d["SURV"])  # fraction of MKs completing maturation
     if survive > 1 + 1e-12:
         if strict:
-            raise SpecError(invalid_value("baseline_platelets", b, f"a count reachable with this platelet destruction (<= {prod * d['SURV']:.0f} x10^9/L)"))
+            raise SpecError(invalid_value("baseline_platelets", b, f"a count reachable with this platelet destruction (<= {prod * d['SURV']:.1f} x10^9/L; lower KDES for milder disease)"))
         return 0.0
     return d["KMK"] * (min(survive, 1.0) ** (-1.0 / N_MK) - 1)
 
