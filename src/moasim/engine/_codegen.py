@@ -97,14 +97,25 @@ def python_rhs(model: Model):
     return ns["rhs"]
 
 
+_OUTPUT_FUNCS: dict[tuple[str, tuple[str, ...]], object] = {}
+
+
 def python_outputs(model: Model, names: tuple[str, ...] | None = None):
     """A vectorised function ``f(time, Y, p) -> dict`` of outputs and assignments.
 
-    ``Y`` has shape (n_times, n_states); values are numpy arrays over time.
+    ``Y`` has shape (n_times, n_states); values are numpy arrays over time. Compiled
+    once per model structure and set of names.
     """
+    wanted = tuple(names) if names is not None else tuple(model.outputs)
+    key = (model.structure_key, wanted)
+    if key not in _OUTPUT_FUNCS:
+        _OUTPUT_FUNCS[key] = _compile_outputs(model, wanted)
+    return _OUTPUT_FUNCS[key]
+
+
+def _compile_outputs(model: Model, wanted: tuple[str, ...]):
     import numpy
 
-    wanted = tuple(names) if names is not None else tuple(model.outputs)
     allnames = _names(model)
     pr = NumPyPrinter()
     lines = ["def outputs(time, Y, p):"]

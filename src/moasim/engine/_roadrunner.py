@@ -48,11 +48,14 @@ class RoadRunnerEngine(AbstractEngine):
         integ.absolute_tolerance = self.options.atol
         integ.maximum_num_steps = self.options.max_steps
         integ.variable_step_size = False
-        return (rr, model.parameter_names, model.state_names)
+        # [rr, names, state names, last parameter vector set]: parameters are pushed only when they change
+        return [rr, model.parameter_names, model.state_names, None]
 
     def segment(self, compiled, params, y0, t0, t1, t_eval):
-        rr, pnames, snames = compiled
-        rr.setValues(pnames, params)
+        rr, pnames, snames, last = compiled
+        if last is None or not np.array_equal(last, params):
+            rr.setValues(pnames, params)
+            compiled[3] = np.array(params, copy=True)
         rr.setValues(snames, y0)
         times = np.unique(np.concatenate([[t0], np.asarray(t_eval, float), [t1]]))
         if len(times) == 1:

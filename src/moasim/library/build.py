@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import SpecError, invalid_value, unknown_name
 from ..model import Model, compose
@@ -60,7 +61,20 @@ class Subject:
         return self.population == "healthy"
 
 
-def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = None, **parameters: float) -> Model:
+@lru_cache(maxsize=64)
+def _composed(drugs: tuple[str, ...], population: str) -> Model:
+    """The composed model for a drug set and population (cached: structure and typical values)."""
+    entries = [get_drug(d) for d in drugs]
+    rom = "romiplostim" in drugs
+    small = tuple({"eltrombopag": "elt", "hetrombopag": "het", "avatrombopag": "ava"}[e.name] for e in entries if e.site == "transmembrane")
+    modules = [subject_module(), tpo_module(), receptor_module(rom, small), megakaryopoiesis_module()]
+    if population == "itp":
+        modules.append(itp_module())
+    modules += [e.module() for e in entries]
+    return compose("_".join(["thrombopoiesis", population, *drugs]), modules)
+
+
+def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = None, factors: dict[str, float] | None = None, **parameters: float) -> Model:
     """Whole-body model for ``subject`` with ``drugs``, at its drug-free steady state.
 
     Parameters
@@ -69,26 +83,23 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
         Catalogue names (``moasim drugs``); may be empty (physiology only).
     subject : Subject
         Population and covariates (default: healthy 70 kg adult).
+    factors : dict, optional
+        Multiplicative factors (inter-individual variability, exp(eta)) applied after the
+        covariate effects; names absent from the model are ignored.
     **parameters : float
         Parameter overrides in canonical units, applied before the steady state is solved.
     """
     subject = subject or Subject()
     entries = [get_drug(d) for d in drugs]
-    rom = any(e.name == "romiplostim" for e in entries)
-    small = tuple(
-        {"eltrombopag": "elt", "hetrombopag": "het", "avatrombopag": "ava"}[e.name] for e in entries if e.site == "transmembrane"
-    )
-    modules = [subject_module(), tpo_module(), receptor_module(rom, small), megakaryopoiesis_module()]
-    if subject.population == "itp":
-        modules.append(itp_module())
-    modules += [e.module() for e in entries]
-    name = "_".join(["thrombopoiesis", subject.population, *[e.name for e in entries]])
-    model = compose(name, modules)
+    model = _composed(tuple(e.name for e in entries), subject.population)
     model = model.with_parameters(WT=subject.weight_kg)
     for e in entries:
         upd = e.covariates(model.parameter_values, subject)
         if upd:
             model = model.with_parameters(**upd)
+    if factors:
+        pv0 = model.parameter_values
+        model = model.with_parameters(**{k: pv0[k] * f for k, f in factors.items() if k in pv0})
     if parameters:
         model = model.with_parameters(**parameters)
     pv = model.parameter_values

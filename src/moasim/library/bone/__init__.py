@@ -1,0 +1,13 @@
+"""Bone layer (issue 6): romosozumab PK with sclerostin TMDD, a mechanistic remodelling
+model (osteocytes/sclerostin -> Wnt -> osteoblasts; RANKL/OPG -> osteoclasts; P1NP, CTX,
+site BMD) and a BMD-to-fracture link.
+
+Public API: :func:`simulate_bone` (what ``moasim.simulate`` calls for bone drugs and the
+``postmenopausal_osteoporosis`` population), :func:`run_bone` with :class:`BoneRegimen`
+for sequences and treatment stop, :func:`build_bone_model`, :class:`BoneSubject`.
+"""
+
+from ._model import build_bone_model
+from ._simulate import BONE_OUTPUTS, BONE_POPULATIONS, BoneRegimen, BoneSubject, run_bone, simulate_bone
+
+__all__ = ["simulate_bone", "run_bone", "BoneRegimen", "BoneSubject", "build_bone_model", "BONE_OUTPUTS", "BONE_POPULATIONS"]

@@ -1,0 +1,47 @@
+"""Assemble the bone model (romosozumab PK + sclerostin + remodelling) at its baseline."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Mapping
+
+from ...model import Model, compose
+from . import remodeling, stein2018_romosozumab
+
+__all__ = ["build_bone_model", "baseline_state", "BONE_STATES_AT_ONE"]
+
+#: remodelling states normalised to 1 at the drug-free steady state
+BONE_STATES_AT_ONE = ("OBP", "OBA", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
+
+
+@lru_cache(maxsize=1)
+def _base() -> Model:
+    return compose("bone_romosozumab", [stein2018_romosozumab.module(), remodeling.module()])
+
+
+def baseline_state(pv: Mapping[str, float]) -> dict[str, float]:
+    """The drug-free steady state (closed form): cells and BMD at 1, sclerostin at KSYN/KDEG."""
+    init = {s: 1.0 for s in BONE_STATES_AT_ONE}
+    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
+    return init
+
+
+def build_bone_model(parameters: Mapping[str, float] | None = None) -> Model:
+    """The bone model at its drug-free steady state.
+
+    Parameters
+    ----------
+    parameters : mapping, optional
+        Overrides in canonical units (``moasim.units``), applied before the baseline is
+        set. ``SCL0_bone`` (baseline free sclerostin) is derived from KSYN_scl/KDEG_scl
+        unless given explicitly; with ``KSYN_scl = 0`` (no target, PK tests) it is 1 so
+        that the remodelling part stays finite.
+    """
+    model = _base()
+    if parameters:
+        model = model.with_parameters(**parameters)
+    pv = model.parameter_values
+    if not parameters or "SCL0_bone" not in parameters:
+        s0 = pv["KSYN_scl"] / pv["KDEG_scl"]
+        model = model.with_parameters(SCL0_bone=s0 if s0 > 0 else 1.0)
+    return model.with_initial(**baseline_state(model.parameter_values))

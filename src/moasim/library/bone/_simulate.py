@@ -1,0 +1,290 @@
+"""``simulate_bone``: one typical postmenopausal woman on a bone regimen (or a sequence)."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ...dosing import parse_dose
+from ...dosing._regimen import dose_amount_ug
+from ...engine import Add, Event, get_engine, run_schedule
+from ...engine._codegen import python_outputs
+from ...errors import DosingError, SpecError, invalid_value, unknown_name
+from ...units import to_unit
+from ..build import POPULATIONS as _CORE_POPULATIONS
+from ..build import Subject
+from ._model import build_bone_model
+
+__all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTPUTS", "BONE_POPULATIONS", "BONE_DRUGS_AVAILABLE"]
+
+BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
+#: drugs whose mechanism is in the bone model now (others in simulation.BONE_DRUGS are refused)
+BONE_DRUGS_AVAILABLE = ("romosozumab",)
+_ROUTES = {"romosozumab": ("sc", "iv")}
+
+#: outputs of simulate_bone: model output name -> result name
+BONE_OUTPUTS = {
+    "bmd_lumbar_spine": "bmd_lumbar_spine",
+    "bmd_total_hip": "bmd_total_hip",
+    "bmd_femoral_neck": "bmd_femoral_neck",
+    "p1np": "p1np",
+    "ctx": "ctx",
+    "conc_romosozumab": "drug_concentration",
+    "sclerostin_free": "sclerostin",
+    "sclerostin_total": "sclerostin_total",
+    "wnt_activity": "wnt_activity",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoneSubject(Subject):
+    """A typical subject of the bone layer (postmenopausal woman by default).
+
+    Extends :class:`moasim.library.build.Subject` to admit the population
+    ``"postmenopausal_osteoporosis"``; the thrombopoiesis populations stay valid.
+    """
+
+    population: str = "postmenopausal_osteoporosis"
+    female: bool = True
+    weight_kg: float = 65.0
+
+    def __post_init__(self) -> None:
+        allowed = (*BONE_POPULATIONS, *_CORE_POPULATIONS)
+        if self.population not in allowed:
+            raise SpecError(unknown_name("population", self.population, allowed))
+        if not (isinstance(self.weight_kg, (int, float)) and math.isfinite(self.weight_kg) and 20 <= self.weight_kg <= 300):
+            raise SpecError(invalid_value("weight_kg", self.weight_kg, "a body weight in [20, 300] kg"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoneRegimen:
+    """Repeated doses of one bone drug.
+
+    Parameters
+    ----------
+    drug : str
+        ``"romosozumab"``.
+    dose : str
+        Amount with unit (``"210 mg"``).
+    every : str, optional
+        Interval (``"1 month"``, ``"28 days"``); single dose if None.
+    route : str
+        ``"sc"`` (default) or ``"iv"``.
+    start : float
+        First dose (day).
+    count : int, optional
+        Number of doses (default: until the end of the simulation).
+    """
+
+    drug: str
+    dose: str
+    every: str | None = None
+    route: str = "sc"
+    start: float = 0.0
+    count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.drug not in BONE_DRUGS_AVAILABLE:
+            raise SpecError(unknown_name("bone drug", self.drug, BONE_DRUGS_AVAILABLE))
+        if self.route not in _ROUTES[self.drug]:
+            raise DosingError(unknown_name(f"route of {self.drug}", self.route, _ROUTES[self.drug]))
+        if not (math.isfinite(self.start) and self.start >= 0):
+            raise DosingError(invalid_value("start", self.start, "a time >= 0 day"))
+        if self.count is not None and (not isinstance(self.count, int) or self.count < 1):
+            raise DosingError(invalid_value("count", self.count, "an integer >= 1"))
+
+    def events(self, t_end: float, pv: Mapping[str, float], weight_kg: float) -> list[Event]:
+        value, unit = parse_dose(self.dose)
+        amount = dose_amount_ug(value, unit, weight_kg)
+        if self.every is None:
+            times = [self.start]
+        else:
+            step = to_unit(self.every, "day", "every")
+            if not step > 0:
+                raise DosingError(invalid_value("every", self.every, "an interval > 0"))
+            n = self.count if self.count is not None else int(math.ceil((t_end - self.start) / step - 1e-9))
+            times = [self.start + i * step for i in range(max(n, 0))]
+        if self.route == "sc":
+            action = lambda: Add("DEPOT_rsz", amount * pv["F_rsz"])  # noqa: E731
+        else:
+            action = lambda: Add("AC_rsz", amount)  # noqa: E731
+        return [Event(t, action(), label=f"{self.drug} {self.route}", dose=(self.drug, value, unit)) for t in times if t < t_end]
+
+    def __str__(self) -> str:
+        every = f" every {self.every}" if self.every else " once"
+        count = f" x{self.count}" if self.count else ""
+        start = f" from day {self.start:g}" if self.start else ""
+        return f"{self.drug} {self.dose} {self.route}{every}{count}{start}"
+
+
+@lru_cache(maxsize=1)
+def _result_class():
+    from ...simulation import SimulationResult
+
+    class BoneSimulationResult(SimulationResult):
+        """A :class:`moasim.simulation.SimulationResult` whose ``summary``/``plot`` know bone outputs."""
+
+        def summary(self) -> dict[str, float]:
+            """Month-12 (or final) BMD changes, P1NP peak, CTX nadir, drug Cmax."""
+            t, o = self.time, self.outputs
+            ip, ic = int(np.argmax(o["p1np"])), int(np.argmin(o["ctx"]))
+            out = {f"final_{k}": float(o[k][-1]) for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck", "p1np", "ctx")}
+            out.update(peak_p1np=float(o["p1np"][ip]), peak_p1np_day=float(t[ip]), nadir_ctx=float(o["ctx"][ic]), nadir_ctx_day=float(t[ic]),
+                       cmax_ng_per_mL=float(np.max(o["drug_concentration"])), final_day=float(t[-1]))
+            return out
+
+        def plot(self, path: str | None = None, title: str | None = None):
+            """BMD, turnover markers and drug concentration over time (matplotlib figure; saved if ``path``)."""
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            fig, ax = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+            t, o = self.time, self.outputs
+            for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck"):
+                ax[0].plot(t, o[k], label=k)
+            ax[0].set_ylabel("BMD, % change")
+            for k in ("p1np", "ctx"):
+                ax[1].plot(t, o[k], label=k.upper())
+            ax[1].set_ylabel("marker, % change")
+            ax[2].plot(t, o["drug_concentration"] / 1000.0)
+            ax[2].set_ylabel("romosozumab, ug/mL")
+            ax[2].set_xlabel("day")
+            for a in ax[:2]:
+                a.legend(fontsize=8)
+            fig.suptitle(title or f"{self.regimen}")
+            if path:
+                from ...report.plots import _save  # atomic write
+
+                _save(fig, path)
+            return fig
+
+    return BoneSimulationResult
+
+
+def _times(days: float, per_day: int) -> np.ndarray:
+    return np.linspace(0.0, days, int(round(days * per_day)) + 1)
+
+
+def run_bone(
+    regimens: Sequence[BoneRegimen] = (),
+    *,
+    days: float = 365.0,
+    subject: Subject | None = None,
+    samples_per_day: int = 1,
+    engine: str = "roadrunner",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    parameters: Mapping[str, float] | None = None,
+    t_out: np.ndarray | None = None,
+):
+    """Simulate the bone model with any number of regimens (sequences, stop/offset).
+
+    Returns a :class:`moasim.simulation.SimulationResult` (outputs in :data:`BONE_OUTPUTS`).
+    """
+    SimulationResult = _result_class()
+    if not (isinstance(days, (int, float)) and math.isfinite(days) and 0 < days <= 3650):
+        raise SpecError(invalid_value("days", days, "a duration in (0, 3650] days"))
+    if not (isinstance(samples_per_day, int) and 1 <= samples_per_day <= 1000):
+        raise SpecError(invalid_value("samples_per_day", samples_per_day, "an integer in [1, 1000]"))
+    subject = subject or BoneSubject()
+    model = build_bone_model(parameters)
+    t = _times(days, samples_per_day) if t_out is None else np.asarray(t_out, float)
+    events: list[Event] = []
+    for r in regimens:
+        events += r.events(float(t[-1]), model.parameter_values, subject.weight_kg)
+    eng = get_engine(engine, rtol=rtol, atol=atol)
+    res = run_schedule(eng, model, t, events)
+    p = np.array([model.parameter_values[n] for n in model.parameter_names])
+    vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
+    outputs = {BONE_OUTPUTS[k]: _ro(v) for k, v in vals.items()}
+    units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}
+    doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
+    text = "; then ".join(str(r) for r in regimens) or "none (placebo)"
+    drugs = sorted({r.drug for r in regimens})
+    return SimulationResult(
+        time=_ro(t), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
+        drug=drugs[0] if len(drugs) == 1 else ("+".join(drugs) or None), regimen=f"{text} [{subject.population}]",
+        engine=eng.name, parameters=model.parameter_values, model=model,
+    )
+
+
+def simulate_bone(
+    drug: str | None = None,
+    dose: str | float | None = None,
+    *,
+    every: str | None = None,
+    route: str | None = None,
+    days: float = 365.0,
+    population: str = "postmenopausal_osteoporosis",
+    subject: Subject | None = None,
+    count: int | None = None,
+    samples_per_day: int = 1,
+    engine: str = "roadrunner",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    parameters: Mapping[str, float] | None = None,
+):
+    """Simulate one typical postmenopausal woman on a bone drug (the ``simulate()`` bone path).
+
+    Parameters
+    ----------
+    drug : str or None
+        ``"romosozumab"``; None (or ``"placebo"``) for the drug-free course.
+    dose : str
+        Amount per administration with unit, e.g. ``"210 mg"``.
+    every : str, optional
+        Dosing interval (``"1 month"`` = 30.44 days via pint, or ``"28 days"``); single dose if absent.
+    route : {"sc", "iv"}, optional
+        Default ``"sc"``.
+    days : float
+        Duration (day).
+    population : str
+        ``"postmenopausal_osteoporosis"`` (default); the thrombopoiesis populations are
+        accepted and give the same (typical-woman) bone model.
+    subject : Subject, optional
+        Overrides ``population`` (weight is used for ug/kg doses).
+    count : int, optional
+        Number of doses.
+    samples_per_day : int
+        Output resolution.
+    engine, rtol, atol : solver choice and tolerances.
+    parameters : mapping, optional
+        Parameter overrides (canonical units).
+
+    Returns
+    -------
+    moasim.simulation.SimulationResult
+        Outputs ``bmd_lumbar_spine``, ``bmd_total_hip``, ``bmd_femoral_neck``, ``p1np``,
+        ``ctx`` (% change from baseline), ``drug_concentration`` (total serum
+        romosozumab, ng/mL), ``sclerostin`` (free serum, pmol/L), ``sclerostin_total``
+        (pmol/L), ``wnt_activity`` (relative to baseline).
+    """
+    from ...simulation import BONE_DRUGS
+
+    if subject is None:
+        subject = BoneSubject(population=population)
+    regimens: list[BoneRegimen] = []
+    if drug not in (None, "placebo", "none"):
+        if drug not in BONE_DRUGS_AVAILABLE:
+            if drug in BONE_DRUGS:
+                raise SpecError(f"Drug {drug!r} is not in the bone model yet; allowed now: {', '.join(BONE_DRUGS_AVAILABLE)}.")
+            raise SpecError(unknown_name("bone drug", drug, BONE_DRUGS_AVAILABLE))
+        if dose is None:
+            raise DosingError(invalid_value("dose", None, "an amount with unit, e.g. '210 mg'"))
+        regimens.append(BoneRegimen(drug=drug, dose=str(dose) if not isinstance(dose, str) else dose, every=every,
+                                    route=route or "sc", count=count))
+    return run_bone(regimens, days=days, subject=subject, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol,
+                    parameters=parameters)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a

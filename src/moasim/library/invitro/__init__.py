@@ -1,0 +1,1 @@
+"""In-vitro layer: c-Mpl binding with dimerisation, signalling network, cell models, simulated assays."""

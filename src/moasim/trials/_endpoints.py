@@ -1,0 +1,118 @@
+"""Endpoints as trials define them, computed from platelet counts at visits.
+
+Per subject, from the counts at visit times (pre-dose, 10^9/L):
+
+- ``responder``: count >= threshold at the visit ``at``;
+- ``ever_responder``: count >= threshold at any post-baseline visit;
+- ``time_to_first_response``: first visit (weeks) with count >= threshold; subjects who
+  never respond are censored at the last visit, and the arm statistic is the
+  Kaplan-Meier median (as Mei 2022 reported it);
+- ``responder_in_k_of_visits``: >= threshold on at least ``k`` visits within ``window``
+  (durable response, e.g. Kuter 2008: 6 of the last 8 weeks);
+- ``cumulative_weeks``: weeks with count >= threshold (visits x visit interval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ENDPOINT_KINDS", "subject_values", "arm_statistic", "km_median", "evaluate_endpoint", "wilson"]
+
+ENDPOINT_KINDS = ("responder", "ever_responder", "time_to_first_response", "responder_in_k_of_visits", "cumulative_weeks")
+
+
+def subject_values(ep, visits: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-subject endpoint values and event flags.
+
+    Parameters
+    ----------
+    ep : EndpointSpec
+    visits : (n_visits,) visit times (day), first = 0 (baseline)
+    counts : (n_subjects, n_visits) platelet counts at visits
+
+    Returns
+    -------
+    (values, events): events is 1 where the value is an observed event (time-to-event
+    endpoints) and 1 everywhere otherwise.
+    """
+    ok = counts >= ep.threshold
+    post = visits > 0
+    n = counts.shape[0]
+    if ep.kind == "responder":
+        j = int(np.argmin(np.abs(visits - ep.at_days)))
+        return ok[:, j].astype(float), np.ones(n)
+    if ep.kind == "ever_responder":
+        return ok[:, post].any(axis=1).astype(float), np.ones(n)
+    if ep.kind == "time_to_first_response":
+        okp = ok[:, post]
+        vp = visits[post]
+        hit = okp.any(axis=1)
+        first = np.where(hit, vp[np.argmax(okp, axis=1)], vp[-1]) / 7.0
+        return first, hit.astype(float)
+    if ep.kind == "responder_in_k_of_visits":
+        a, b = ep.window_days
+        w = (visits >= a - 1e-9) & (visits <= b + 1e-9)
+        return (ok[:, w].sum(axis=1) >= ep.k).astype(float), np.ones(n)
+    if ep.kind == "cumulative_weeks":
+        dt = np.diff(visits).mean() if len(visits) > 1 else 7.0
+        return ok[:, post].sum(axis=1) * dt / 7.0, np.ones(n)
+    raise ValueError(ep.kind)
+
+
+def km_median(times: np.ndarray, events: np.ndarray) -> float:
+    """Kaplan-Meier median (first time survival <= 0.5); inf if not reached."""
+    order = np.lexsort((1 - events, times))  # events before censorings at equal times
+    t, e = times[order], events[order]
+    at_risk = len(t)
+    s = 1.0
+    for ti, ei in zip(t, e):
+        if ei:
+            s *= 1 - 1 / at_risk
+            if s <= 0.5 + 1e-12:
+                return float(ti)
+        at_risk -= 1
+    return float("inf")
+
+
+def arm_statistic(ep, values: np.ndarray, events: np.ndarray) -> float:
+    if ep.kind == "time_to_first_response":
+        return km_median(values, events) if ep.statistic != "mean" else float(np.mean(values))
+    if ep.kind in ("responder", "ever_responder", "responder_in_k_of_visits"):
+        return float(np.mean(values))
+    return float(np.median(values)) if ep.statistic == "median" else float(np.mean(values))
+
+
+def wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion (Wilson 1927)."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def evaluate_endpoint(ep, per_replicate: list[tuple[np.ndarray, np.ndarray]], seed: int = 0) -> dict:
+    """Arm estimate and 95% interval.
+
+    With several replicate trials: the mean of the replicate estimates and the 2.5-97.5
+    percentiles across replicates (the spread of the trial's result at this sample size).
+    With one: Wilson for proportions, otherwise a seeded percentile bootstrap (2000 draws).
+    """
+    ests = [arm_statistic(ep, v, e) for v, e in per_replicate]
+    finite = [x for x in ests if np.isfinite(x)]
+    if len(per_replicate) > 1:
+        est = float(np.mean(finite)) if finite else float("inf")
+        lo, hi = (np.percentile(ests, [2.5, 97.5]) if finite else (float("inf"), float("inf")))
+        return {"estimate": est, "ci95": [float(lo), float(hi)]}
+    v, e = per_replicate[0]
+    est = ests[0]
+    if ep.kind in ("responder", "ever_responder", "responder_in_k_of_visits"):
+        return {"estimate": est, "ci95": list(wilson(est, len(v)))}
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(2000):
+        idx = rng.integers(0, len(v), len(v))
+        boots.append(arm_statistic(ep, v[idx], e[idx]))
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"estimate": est, "ci95": [float(lo), float(hi)]}

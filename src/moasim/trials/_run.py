@@ -1,0 +1,276 @@
+"""Running a virtual trial: shards of subjects, in parallel (processes or Dask), each
+written to Parquet so that an interrupted trial resumes without redoing finished shards.
+
+Work unit: a shard = (arm, replicate, first subject, count). Subject i of arm a in
+replicate r draws from ``SeedSequence(seed, spawn_key=(r, a, i))``, so results do not
+depend on shard size, worker count or scheduler. Aggregation streams over the shard
+files, so memory stays flat as N grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..dosing import Regimen, TitrationController
+from ..dosing._regimen import regimen_events
+from ..engine import get_engine, run_schedule
+from ..engine._codegen import python_outputs
+from ..errors import SpecError, invalid_value
+from ..library.build import build_model
+from ..library.drugs import get_drug
+from ..population import sample_subjects
+from ._endpoints import evaluate_endpoint, subject_values
+from ._spec import ArmSpec, TrialSpec
+
+__all__ = ["run_trial", "TrialResult", "simulate_shard"]
+
+_SUBJECT_COLUMNS = ("arm", "replicate", "subject", "weight_kg", "east_asian", "female", "splenectomy", "corticosteroids",
+                    "non_responder", "baseline", "total_dose", "final_dose", "visits", "daily")
+
+
+def _versions() -> dict[str, str]:
+    import roadrunner
+    import scipy
+
+    from .. import __version__
+
+    return {"moasim": __version__, "libroadrunner": roadrunner.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version()}
+
+
+def _spec_key(spec: TrialSpec) -> str:
+    return hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
+
+
+def _feasible_model(drugs, draw):
+    """Build the subject's model; if its sampled destruction rate cannot give its sampled
+    baseline count, lower the destruction rate (x0.7 steps) until it can."""
+    factors = dict(draw.factors)
+    for _ in range(40):
+        try:
+            return build_model(drugs, draw.subject, factors=factors)
+        except SpecError:
+            factors["KDES"] = factors.get("KDES", 1.0) * 0.7
+    return build_model(drugs, draw.subject, factors={**factors, "KDES": 0.0})
+
+
+def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine) -> dict[str, Any]:
+    drugs = (arm.drug,) if arm.drug else ()
+    model = _feasible_model(drugs, draw)
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    events, controllers = [], []
+    if arm.drug:
+        d = get_drug(arm.drug)
+        if arm.titration is not None:
+            controllers.append(TitrationController(rule=arm.titration, drug=d, route=arm.route, params=dict(model.parameter_values),
+                                                   weight_kg=draw.subject.weight_kg, t_end=spec.duration_days,
+                                                   east_asian=draw.subject.east_asian, food=arm.food))
+        else:
+            reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days)
+            events = regimen_events(d, reg, spec.duration_days, model.parameter_values, draw.subject.weight_kg, arm.food)
+    res = run_schedule(engine, model, t_out, events, controllers)
+    p = np.array([model.parameter_values[n] for n in model.parameter_names])
+    plt = python_outputs(model, ("platelets",))(t_out, res.states, p)["platelets"]
+    vidx = np.searchsorted(t_out, np.array(spec.visit_times) - 1e-9)
+    doses = [e.dose for e in res.ledger if e.dose]
+    s = draw.subject
+    return {
+        "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
+        "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0]),
+        "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
+        "visits": plt[vidx].astype(float).tolist(), "daily": plt.astype(np.float32).tolist(),
+    }
+
+
+def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, path: str | None) -> "Any":
+    """Simulate one shard of subjects; write it to ``path`` (Parquet) if given. Returns the frame."""
+    import pandas as pd
+
+    arm = spec.arms[arm_index]
+    seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
+    drugs = (arm.drug,) if arm.drug else ()
+    engine = get_engine("roadrunner", rtol=1e-6, atol=1e-9)
+    rows = []
+    for draw in sample_subjects(spec.population, count, seed, drugs, start=start):
+        row = _simulate_subject(arm, spec, draw, engine)
+        rows.append({"arm": arm.name, "replicate": replicate, "subject": draw.index, **row})
+    df = pd.DataFrame(rows, columns=list(_SUBJECT_COLUMNS))
+    if path:
+        tmp = path + ".tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)  # a shard file exists only when complete
+    return df
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialResult:
+    """Endpoints per arm with 95% intervals, platelet percentile bands, provenance."""
+
+    spec: TrialSpec
+    arms: dict[str, dict]
+    bands: dict[str, dict[str, list[float]]] = field(repr=False)
+    response_curves: dict[str, list[float]] = field(repr=False)
+    out_dir: str
+    seed: int
+    versions: dict[str, str]
+    shards_run: int
+    shards_reused: int
+
+    def to_json_dict(self) -> dict:
+        """The ``trial --json`` contract plus provenance (non-finite numbers -> null)."""
+
+        def clean(x):
+            if isinstance(x, float):
+                return x if math.isfinite(x) else None
+            if isinstance(x, list):
+                return [clean(v) for v in x]
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            return x
+
+        return clean({"arms": self.arms, "trial": self.spec.name, "seed": self.seed, "n_per_arm": self.spec.n,
+                      "replicates": self.spec.replicates, "versions": self.versions, "out_dir": self.out_dir})
+
+    def to_frame(self):
+        """Tidy endpoint table: arm, endpoint, estimate, ci_low, ci_high."""
+        import pandas as pd
+
+        rows = [{"arm": a, "endpoint": e, "estimate": v["estimate"], "ci_low": v["ci95"][0], "ci_high": v["ci95"][1]}
+                for a, arm in self.arms.items() for e, v in arm["endpoints"].items()]
+        return pd.DataFrame(rows)
+
+
+def _shards(spec: TrialSpec, shard_size: int):
+    for a in range(len(spec.arms)):
+        for r in range(spec.replicates):
+            for start in range(0, spec.n, shard_size):
+                yield a, r, start, min(shard_size, spec.n - start)
+
+
+def _prepare_out(out_dir: str | None, spec: TrialSpec) -> str:
+    if out_dir is None:
+        out_dir = tempfile.mkdtemp(prefix="moasim-trial-")
+    os.makedirs(out_dir, exist_ok=True)
+    manifest = os.path.join(out_dir, "manifest.json")
+    key = _spec_key(spec)
+    if os.path.exists(manifest):
+        with open(manifest) as fh:
+            old = json.load(fh)
+        if old.get("spec_key") != key:
+            raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (spec, n, seed, replicates)"))
+    else:
+        with open(manifest, "w") as fh:
+            json.dump({"spec_key": key, "trial": spec.name, "n": spec.n, "seed": spec.seed, "replicates": spec.replicates}, fh)
+    os.makedirs(os.path.join(out_dir, "shards"), exist_ok=True)
+    return out_dir
+
+
+def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | None = None, workers: int | None = None,
+              shard_size: int | None = None, progress: bool = True) -> TrialResult:
+    """Run a virtual trial.
+
+    Parameters
+    ----------
+    spec : TrialSpec
+    out_dir : str, optional
+        Directory for per-shard Parquet files and the manifest; re-running into the same
+        directory reuses finished shards (resume). A temporary directory if None.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://HOST:PORT``); local processes if None.
+    workers : int, optional
+        Local worker processes (default: all cores).
+    shard_size : int, optional
+        Subjects per shard (default: about 4 shards per worker per arm, at most 500).
+    """
+    out = _prepare_out(out_dir, spec)
+    workers = workers or os.cpu_count() or 1
+    shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
+    tasks, reused = [], 0
+    for a, r, start, count in _shards(spec, shard_size):
+        path = os.path.join(out, "shards", f"arm{a}_rep{r}_s{start:07d}.parquet")
+        if os.path.exists(path):
+            reused += 1
+        else:
+            tasks.append((a, r, start, count, path))
+    _execute(spec, tasks, scheduler, workers, progress)
+    return _aggregate(spec, out, len(tasks), reused)
+
+
+def _execute(spec, tasks, scheduler, workers, progress) -> None:
+    if not tasks:
+        return
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sum(t[3] for t in tasks), desc=f"trial {spec.name}", unit="subject")
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler, timeout="10s") as client:
+            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, pure=False) for a, r, s, c, p in tasks]
+            counts = {f.key: t[3] for f, t in zip(futures, tasks)}
+            for f in dask_completed(futures):
+                f.result()
+                if bar:
+                    bar.update(counts[f.key])
+    elif workers == 1 or len(tasks) == 1:
+        for a, r, s, c, p in tasks:
+            simulate_shard(spec, a, r, s, c, p)
+            if bar:
+                bar.update(c)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p): c for a, r, s, c, p in tasks}
+            for f in as_completed(futures):
+                f.result()
+                if bar:
+                    bar.update(futures[f])
+    if bar:
+        bar.close()
+
+
+def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
+    import pyarrow.parquet as pq
+
+    visits = np.array(spec.visit_times)
+    arms, bands, curves = {}, {}, {}
+    shard_dir = os.path.join(out, "shards")
+    files = sorted(os.listdir(shard_dir))
+    first_ep = spec.endpoints[0]
+    for a, arm in enumerate(spec.arms):
+        per_rep: dict[int, list[np.ndarray]] = {}
+        daily_parts = []
+        for f in files:
+            if not f.startswith(f"arm{a}_") or not f.endswith(".parquet"):
+                continue
+            t = pq.read_table(os.path.join(shard_dir, f), columns=["replicate", "visits", "daily"])
+            rep = t.column("replicate").to_numpy()
+            v = np.array(t.column("visits").to_pylist(), dtype=float)
+            for r in np.unique(rep):
+                per_rep.setdefault(int(r), []).append(v[rep == r])
+            if len(daily_parts) < 400:  # bands from up to 400 shards keep memory flat
+                daily_parts.append(np.array(t.column("daily").to_pylist(), dtype=np.float32))
+        counts = {r: np.concatenate(parts) for r, parts in per_rep.items()}
+        eps = {}
+        for ep in spec.endpoints:
+            vals = [subject_values(ep, visits, counts[r]) for r in sorted(counts)]
+            eps[ep.name] = evaluate_endpoint(ep, vals, seed=spec.seed)
+        arms[arm.name] = {"n": spec.n, "endpoints": eps}
+        daily = np.concatenate(daily_parts)
+        q = np.percentile(daily, [5, 25, 50, 75, 95], axis=0)
+        bands[arm.name] = {"time_days": list(range(daily.shape[1])), **{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}}
+        allv = np.concatenate(list(counts.values()))
+        curves[arm.name] = (allv >= first_ep.threshold).mean(axis=0).tolist()
+    return TrialResult(spec=spec, arms=arms, bands=bands, response_curves=curves, out_dir=out, seed=spec.seed,
+                       versions=_versions(), shards_run=run, shards_reused=reused)

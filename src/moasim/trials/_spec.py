@@ -1,0 +1,296 @@
+"""The trial spec (YAML; DESIGN.md contract), parsed strictly into immutable objects.
+
+Unknown keys, wrong units, negative doses and empty arms are refused with one line that
+names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import yaml
+
+from ..dosing import TitrationRule, get_rule, parse_dose
+from ..errors import SpecError, invalid_value, unknown_name
+from ..library.drugs import DRUGS, FOOD_KINDS, Food, check_route, get_drug
+from ..population import PopulationSpec
+from ..units import to_unit
+from ._endpoints import ENDPOINT_KINDS
+
+__all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_trial_spec"]
+
+_TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
+_POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv"}
+_ARM = {"name", "drug", "dose", "every", "route", "titration", "food"}
+_TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
+_END = {"name", "kind", "threshold", "at", "k", "window", "statistic"}
+_POP_KINDS = ("itp",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArmSpec:
+    name: str
+    drug: str | None
+    dose: float | None = None
+    unit: str | None = None
+    every_days: float | None = None
+    route: str | None = None
+    titration: TitrationRule | None = None
+    food: Food | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointSpec:
+    name: str
+    kind: str
+    threshold: float = 50.0
+    at_days: float | None = None
+    k: int | None = None
+    window_days: tuple[float, float] | None = None
+    statistic: str = "proportion"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrialSpec:
+    name: str
+    population: PopulationSpec
+    duration_days: float
+    visit_days: float
+    arms: tuple[ArmSpec, ...]
+    endpoints: tuple[EndpointSpec, ...]
+    n: int = 100
+    seed: int = 1
+    replicates: int = 1
+
+    def with_run_options(self, n: int | None = None, seed: int | None = None, replicates: int | None = None) -> "TrialSpec":
+        return replace(self, n=self.n if n is None else _count(n, "--n"), seed=self.seed if seed is None else _seed(seed),
+                       replicates=self.replicates if replicates is None else _count(replicates, "--replicates"))
+
+    @property
+    def visit_times(self) -> tuple[float, ...]:
+        k = int(math.floor(self.duration_days / self.visit_days + 1e-9))
+        return tuple(i * self.visit_days for i in range(k + 1))
+
+
+def _keys(d: Any, allowed: set[str], where: str) -> dict:
+    if not isinstance(d, dict):
+        raise SpecError(invalid_value(where, d, "a mapping"))
+    for k in d:
+        if k not in allowed:
+            raise SpecError(unknown_name("key", str(k), allowed, where))
+    return d
+
+
+def _count(v: Any, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise SpecError(invalid_value(field, v, "an integer >= 1"))
+    return v
+
+
+def _seed(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise SpecError(invalid_value("seed", v, "an integer >= 0"))
+    return v
+
+
+def _fraction(v: Any, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+        raise SpecError(invalid_value(field, v, "a fraction in [0, 1]"))
+    return float(v)
+
+
+def _platelets(v: Any, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise SpecError(invalid_value(field, v, "a platelet count >= 0 (x10^9/L)"))
+    return float(v)
+
+
+def _days(v: Any, field: str) -> float:
+    d = to_unit(v, "day", field) if not isinstance(v, (int, float)) or isinstance(v, bool) else None
+    if d is None:
+        raise SpecError(invalid_value(field, v, "a duration with unit, e.g. '6 weeks'"))
+    if d < 0:
+        raise SpecError(invalid_value(field, v, "a duration >= 0"))
+    return d
+
+
+def _population(d: Any) -> PopulationSpec:
+    d = _keys(d, _POP, "population")
+    kind = d.get("kind", "itp")
+    if kind not in _POP_KINDS:
+        raise SpecError(unknown_name("population kind", str(kind), _POP_KINDS))
+    kw: dict[str, Any] = {"kind": kind}
+    if "baseline_platelets" in d:
+        b = _keys(d["baseline_platelets"], {"min", "max", "median"}, "population.baseline_platelets")
+        for k, f in (("min", "baseline_min"), ("max", "baseline_max"), ("median", "baseline_median")):
+            if k in b:
+                kw[f] = _platelets(b[k], f"population.baseline_platelets.{k}")
+    for k in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
+        if k in d:
+            kw[k] = _fraction(d[k], f"population.{k}")
+    if "weight_kg" in d:
+        w = d["weight_kg"]
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 30 <= w <= 200:
+            raise SpecError(invalid_value("population.weight_kg", w, "a median body weight in [30, 200] kg"))
+        kw["weight_median_kg"] = float(w)
+    if "iiv" in d:
+        if not isinstance(d["iiv"], bool):
+            raise SpecError(invalid_value("population.iiv", d["iiv"], "true or false"))
+        kw["iiv"] = d["iiv"]
+    return PopulationSpec(**kw)
+
+
+def _titration(d: Any, drug: str, arm: str) -> TitrationRule:
+    if d == "label":
+        return get_rule(drug)
+    d = _keys(d, _TIT, f"arms[{arm}].titration")
+    rule = get_rule(drug, d.get("rule", "label"))
+    kw: dict[str, Any] = {}
+    if "levels" in d:
+        lv = d["levels"]
+        if not isinstance(lv, list) or not lv:
+            raise SpecError(invalid_value(f"arms[{arm}].titration.levels", lv, "a non-empty list of doses with unit"))
+        vals = [parse_dose(x, f"arms[{arm}].titration.levels") for x in lv]
+        from ..units import convert
+
+        kw["levels"] = tuple(sorted(convert(v, u, rule.unit, "titration level") for v, u in vals))
+    if "start" in d:
+        v, u = parse_dose(d["start"], f"arms[{arm}].titration.start")
+        from ..units import convert
+
+        kw["start"] = convert(v, u, rule.unit, "titration start")
+        kw["start_east_asian"] = None
+    for k in ("increase_below", "decrease_above", "hold_above", "resume_below"):
+        if k in d:
+            kw[k] = _platelets(d[k], f"arms[{arm}].titration.{k}")
+    if "decrease_consecutive" in d:
+        kw["decrease_consecutive"] = _count(d["decrease_consecutive"], f"arms[{arm}].titration.decrease_consecutive")
+    if "increase_interval" in d:
+        kw["increase_interval_days"] = _days(d["increase_interval"], f"arms[{arm}].titration.increase_interval")
+    if "visit_every" in d:
+        kw["visit_days"] = _days(d["visit_every"], f"arms[{arm}].titration.visit_every")
+    new = replace(rule, name=f"{rule.name} (modified)" if kw else rule.name, **kw)
+    if new.start not in new.levels:
+        raise SpecError(invalid_value(f"arms[{arm}].titration.start", new.start, f"one of the levels {list(new.levels)} {new.unit}"))
+    return new
+
+
+def _arm(d: Any, i: int) -> ArmSpec:
+    d = _keys(d, _ARM, f"arms[{i}]")
+    name = str(d.get("name", f"arm {i + 1}"))
+    drug = d.get("drug", "none")
+    if drug in (None, "none", "placebo"):
+        extra = set(d) - {"name", "drug"}
+        if extra:
+            raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
+        return ArmSpec(name=name, drug=None)
+    if drug not in DRUGS:
+        get_drug(str(drug))  # raises the standard unknown-drug line
+    entry = get_drug(drug)
+    route = d.get("route", entry.routes[0])
+    check_route(entry, route)
+    food = None
+    if "food" in d:
+        f = _keys(d["food"], {"kind", "after"}, f"arms[{name}].food")
+        if f.get("kind") not in FOOD_KINDS:
+            raise SpecError(unknown_name("food kind", str(f.get("kind")), FOOD_KINDS, f"arms[{name}]"))
+        food = Food(kind=f["kind"], after_h=to_unit(f.get("after", "0 h"), "h", f"arms[{name}].food.after"))
+    if "titration" in d:
+        rule = _titration(d["titration"], drug, name)
+        if "every" in d:
+            rule = replace(rule, every_days=_interval(d["every"], name))
+        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food)
+    if "dose" not in d:
+        raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
+    value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
+    every = _interval(d["every"], name) if "every" in d else None
+    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food)
+
+
+def _interval(v: Any, arm: str) -> float:
+    d = _days(v, f"arms[{arm}].every")
+    if d <= 0:
+        raise SpecError(invalid_value(f"arms[{arm}].every", v, "an interval > 0"))
+    return d
+
+
+def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
+    d = _keys(d, _END, f"endpoints[{i}]")
+    if "name" not in d or "kind" not in d:
+        raise SpecError(invalid_value(f"endpoints[{i}]", d, "a mapping with at least name and kind"))
+    kind = d["kind"]
+    if kind not in ENDPOINT_KINDS:
+        raise SpecError(unknown_name("endpoint kind", str(kind), ENDPOINT_KINDS, f"endpoints[{d['name']}]"))
+    kw: dict[str, Any] = {"name": str(d["name"]), "kind": kind}
+    if "threshold" in d:
+        kw["threshold"] = _platelets(d["threshold"], f"endpoints[{d['name']}].threshold")
+    if "at" in d:
+        kw["at_days"] = _days(d["at"], f"endpoints[{d['name']}].at")
+        if kw["at_days"] > duration + 1e-9:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].at", d["at"], "a time within the trial duration"))
+    if "k" in d:
+        kw["k"] = _count(d["k"], f"endpoints[{d['name']}].k")
+    if "window" in d:
+        w = d["window"]
+        if not isinstance(w, list) or len(w) != 2:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].window", w, "[start, end] durations, e.g. [18 weeks, 25 weeks]"))
+        a, b = (_days(x, f"endpoints[{d['name']}].window") for x in w)
+        if not a <= b:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].window", w, "start <= end"))
+        kw["window_days"] = (a, b)
+    if "statistic" in d:
+        if d["statistic"] not in ("median", "mean", "proportion"):
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].statistic", d["statistic"], "median | mean | proportion"))
+        kw["statistic"] = d["statistic"]
+    need = {"responder": ("at_days",), "responder_in_k_of_visits": ("k", "window_days")}.get(kind, ())
+    for f in need:
+        if f not in kw:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}]", f"missing {f.replace('_days', '')}", f"'{f.replace('_days', '')}' for kind {kind}"))
+    return EndpointSpec(**kw)
+
+
+def parse_trial_spec(data: Any) -> TrialSpec:
+    """Validate a spec mapping (as loaded from YAML) into a :class:`TrialSpec`."""
+    d = _keys(data, _TOP, "trial spec")
+    for req in ("arms", "endpoints", "duration"):
+        if req not in d:
+            raise SpecError(invalid_value(f"trial spec key {req!r}", None, f"a {req} entry"))
+    duration = _days(d["duration"], "duration")
+    if duration <= 0:
+        raise SpecError(invalid_value("duration", d["duration"], "a duration > 0"))
+    visits = d.get("visits", "weekly")
+    visit_days = 7.0 if visits == "weekly" else (1.0 if visits == "daily" else _days(visits, "visits"))
+    if visit_days <= 0:
+        raise SpecError(invalid_value("visits", visits, "weekly | daily | an interval > 0"))
+    arms = d["arms"]
+    if not isinstance(arms, list) or not arms:
+        raise SpecError(invalid_value("arms", arms, "a non-empty list of arms"))
+    arm_specs = tuple(_arm(a, i) for i, a in enumerate(arms))
+    names = [a.name for a in arm_specs]
+    if len(set(names)) != len(names):
+        raise SpecError(invalid_value("arms", names, "unique arm names"))
+    eps = d["endpoints"]
+    if not isinstance(eps, list) or not eps:
+        raise SpecError(invalid_value("endpoints", eps, "a non-empty list of endpoints"))
+    ep_specs = tuple(_endpoint(e, i, duration) for i, e in enumerate(eps))
+    return TrialSpec(
+        name=str(d.get("name", "trial")), population=_population(d.get("population", {})), duration_days=duration,
+        visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_count(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
+        replicates=_count(d.get("replicates", 1), "replicates"),
+    )
+
+
+def load_trial_spec(path: str) -> TrialSpec:
+    """Read and validate a YAML trial spec file."""
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise SpecError(invalid_value("trial spec file", path, "an existing YAML file")) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (line {line + 1})" if line is not None else ""
+        raise SpecError(invalid_value("trial spec file", path, f"valid YAML{where}")) from None
+    return parse_trial_spec(data)
