@@ -18,6 +18,7 @@ from ..errors import MoasimError
 _COMMAND_MODULES = (
     "moasim.cli._drugs",
     "moasim.cli._simulate",
+    "moasim.cli._trial",
     "moasim.cli._validate",
     "moasim.cli._export",
 )
