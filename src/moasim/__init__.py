@@ -14,3 +14,11 @@ from .simulation import SimulationResult as SimulationResult
 from .simulation import simulate as simulate
 
 __all__ = ["__version__", "simulate", "SimulationResult", "Subject", "Food"]
+
+# Lab-data analysis (issue #5)
+from .assay import CurveFit as CurveFit  # noqa: E402
+from .assay import DoseResponseResult as DoseResponseResult  # noqa: E402
+from .assay import fit_4pl as fit_4pl  # noqa: E402
+from .assay import fit_dose_response as fit_dose_response  # noqa: E402
+
+__all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit"]

@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "moasim.cli._trial",
     "moasim.cli._validate",
     "moasim.cli._export",
+    "moasim.cli._assay",
 )
 
 

@@ -1,0 +1,22 @@
+"""Lab-data analysis: dose-response fitting, flow cytometry, western-blot densitometry."""
+
+from __future__ import annotations
+
+from ._io import read_plate as read_plate
+from ._io import read_table as read_table
+from .dose_response import CurveFit as CurveFit
+from .dose_response import DoseResponseResult as DoseResponseResult
+from .dose_response import ModelComparison as ModelComparison
+from .dose_response import RelativePotency as RelativePotency
+from .dose_response import compare_models as compare_models
+from .dose_response import fit_4pl as fit_4pl
+from .dose_response import fit_5pl as fit_5pl
+from .dose_response import fit_curve as fit_curve
+from .dose_response import fit_dose_response as fit_dose_response
+from .dose_response import plot_dose_response as plot_dose_response
+
+__all__ = [
+    "read_table", "read_plate",
+    "CurveFit", "DoseResponseResult", "ModelComparison", "RelativePotency",
+    "compare_models", "fit_4pl", "fit_5pl", "fit_curve", "fit_dose_response", "plot_dose_response",
+]
