@@ -1,0 +1,76 @@
+"""Validation checks for the ``romosozumab`` calibration targets (bone layer, issue 6).
+
+Each check simulates what the source reports (typical postmenopausal woman, 210 mg SC,
+monthly = 365.25/12 days) and compares with the published value and tolerance. Placebo
+in the model is the drug-free steady state, so "% vs placebo" is % change from baseline.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from ..library.bone._metrics import course_metrics, monthly_course, pk_metrics
+from . import within
+
+__all__ = ["CHECKS"]
+
+
+@lru_cache(maxsize=1)
+def _pk() -> dict[str, float]:
+    return pk_metrics()
+
+
+@lru_cache(maxsize=1)
+def _course() -> dict[str, float]:
+    return course_metrics(monthly_course())
+
+
+def _cmax(t):
+    v = _pk()["cmax"]
+    return round(v, 3), within(v, t["value"], t["tolerance"]), "single 210 mg SC; total serum romosozumab (ug/mL)"
+
+
+def _tmax(t):
+    v = _pk()["tmax"]
+    return round(v, 3), within(v, t["value"], t["tolerance"]), "single 210 mg SC (day)"
+
+
+def _trough(t):
+    m = _course()
+    vals = {f"month {i}": round(m[f"trough_m{i}"], 3) for i in (3, 6, 9, 12)}
+    lo, hi = t["value"]
+    return vals, all(lo <= v <= hi for v in vals.values()), "210 mg SC monthly, pre-dose at months 3, 6, 9, 12 (ug/mL)"
+
+
+def _value(key: str, note: str) -> Callable:
+    def check(t):
+        v = _course()[key]
+        return round(v, 3), within(v, t["value"], t["tolerance"]), note
+
+    return check
+
+
+def _japanese(t):
+    m = _course()
+    model = {"lumbar_spine": round(m["ls_m12"], 3), "total_hip": round(m["th_m12"], 3), "femoral_neck": round(m["fn_m12"], 3)}
+    ok = all(within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
+    return model, ok, ("210 mg SC monthly, 12 months, typical subject; LS is calibrated to McClung 2014 (+11.3%), "
+                       "which is more than 2.5 + 3 points from Ishibashi's +16.9%, so both LS targets cannot pass at once")
+
+
+CHECKS: dict[str, Callable] = {
+    "romosozumab_single_210mg_cmax": _cmax,
+    "romosozumab_single_210mg_tmax": _tmax,
+    "romosozumab_monthly_trough": _trough,
+    "romosozumab_p1np_peak": _value("p1np_peak", "210 mg SC monthly; maximum of % change in the first 3 months"),
+    "romosozumab_p1np_month12": _value("p1np_m12", "210 mg SC monthly; % change at month 12 (pre-dose)"),
+    "romosozumab_ctx_nadir": _value("ctx_nadir", "210 mg SC monthly; minimum of % change in the first 3 months"),
+    "romosozumab_ctx_month12": _value("ctx_m12", "210 mg SC monthly; % change at month 12 (pre-dose)"),
+    "romosozumab_ls_bmd_12m_phase2": _value("ls_m12", "210 mg SC monthly; lumbar spine % change at month 12"),
+}
+
+#: Ishibashi 2017 (Japanese phase 2) check, kept out of CHECKS: its LS +16.9% +-3 and McClung's
+#: LS +11.3% +-2.5 do not overlap, so a single typical subject cannot pass both; TH and FN pass
+#: (see tests/bone). Add it to CHECKS once the target's tolerance or population is settled.
+UNRESOLVED: dict[str, Callable] = {"romosozumab_japanese_12m": _japanese}
