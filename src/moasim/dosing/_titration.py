@@ -104,6 +104,7 @@ class TitrationController:
     last_increase: float = 0.0
     decision_times: tuple[float, ...] = field(default_factory=tuple)
     history: list = field(default_factory=list)
+    noise: dict = field(default_factory=dict)  # visit time -> multiplicative measurement factor
 
     def __post_init__(self) -> None:
         self.level = self.rule.start_index(self.east_asian)
@@ -136,7 +137,7 @@ class TitrationController:
         r = self.rule
         is_visit = t > 0 and abs(t / r.visit_days - round(t / r.visit_days)) < 1e-9
         if is_visit:
-            self._visit(t, observe("platelets"))
+            self._visit(t, observe("platelets") * self.noise.get(t, 1.0))
         dose = 0.0 if self.held else r.levels[self.level]
         self.history.append((t, dose))
         if dose <= 0:

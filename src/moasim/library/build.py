@@ -74,7 +74,8 @@ def _composed(drugs: tuple[str, ...], population: str) -> Model:
     return compose("_".join(["thrombopoiesis", population, *drugs]), modules)
 
 
-def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = None, factors: dict[str, float] | None = None, **parameters: float) -> Model:
+def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = None, factors: dict[str, float] | None = None,
+                typical: dict[str, float] | None = None, **parameters: float) -> Model:
     """Whole-body model for ``subject`` with ``drugs``, at its drug-free steady state.
 
     Parameters
@@ -83,6 +84,9 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
         Catalogue names (``moasim drugs``); may be empty (physiology only).
     subject : Subject
         Population and covariates (default: healthy 70 kg adult).
+    typical : dict, optional
+        Typical-value overrides (canonical units) applied before covariates and IIV
+        (used by calibration).
     factors : dict, optional
         Multiplicative factors (inter-individual variability, exp(eta)) applied after the
         covariate effects; names absent from the model are ignored.
@@ -92,6 +96,8 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
     subject = subject or Subject()
     entries = [get_drug(d) for d in drugs]
     model = _composed(tuple(e.name for e in entries), subject.population)
+    if typical:
+        model = model.with_parameters(**{k: v for k, v in typical.items() if k in model.parameter_values})
     model = model.with_parameters(WT=subject.weight_kg)
     for e in entries:
         upd = e.covariates(model.parameter_values, subject)

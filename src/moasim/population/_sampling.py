@@ -51,6 +51,11 @@ DEFAULT_IIV: tuple[IIV, ...] = (
 NON_RESPONDER_EFFECT = 12.0 / 351.0
 
 
+#: Visit-to-visit variability of measured platelet counts in ITP (log-scale SD), covering
+#: assay error and the spontaneous fluctuation of ITP counts; calibrated (C) to the placebo
+#: response of Bussel 2007 (11% >= 50 x10^9/L on day 43 from a baseline < 30).
+RESIDUAL_SD = 0.35
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PopulationSpec:
     """What a trial's ``population:`` block describes.
@@ -62,8 +67,8 @@ class PopulationSpec:
     kind: str = "itp"
     baseline_min: float = 0.0
     baseline_max: float = 30.0
-    baseline_median: float = 16.0
-    baseline_omega: float = 0.6
+    baseline_median: float = 20.0
+    baseline_omega: float = 0.7
     east_asian: float = 0.0
     female: float = 0.6
     splenectomy: float = 0.35
@@ -72,13 +77,14 @@ class PopulationSpec:
     weight_median_kg: float = 70.0
     weight_omega: float = 0.2
     iiv: bool = True
+    residual_sd: float = RESIDUAL_SD
 
     def __post_init__(self) -> None:
         for f in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
             v = getattr(self, f)
             if not (isinstance(v, (int, float)) and 0 <= v <= 1):
                 raise SpecError(invalid_value(f"population.{f}", v, "a fraction in [0, 1]"))
-        if not (0 <= self.baseline_min < self.baseline_max):
+        if not (0 <= self.baseline_min < self.baseline_max) or self.baseline_median <= 0 or self.baseline_omega < 0:
             raise SpecError(invalid_value("population.baseline_platelets", [self.baseline_min, self.baseline_max], "min < max, both >= 0"))
 
 
@@ -90,13 +96,22 @@ class SubjectDraw:
     subject: Subject
     factors: Mapping[str, float] = field(default_factory=dict)
     non_responder: bool = False
+    noise_seed: np.random.SeedSequence | None = None  # stream for visit-to-visit count variability
+    screening_factor: float = 1.0  # measured / true count at screening (baseline visit)
 
 
-def _baseline(spec: PopulationSpec, rng: np.random.Generator) -> float:
-    for _ in range(1000):
+def _baseline(spec: PopulationSpec, rng: np.random.Generator) -> tuple[float, float]:
+    """(true steady-state count, measured/true factor at screening).
+
+    Inclusion is decided on the MEASURED screening count, as in a real trial, so the
+    enrolled subjects' true counts regress towards the mean: this, with the visit-to-visit
+    variability, is the mechanism of the placebo "response" (Bussel 2007: 11%).
+    """
+    for _ in range(10_000):
         b = spec.baseline_median * math.exp(spec.baseline_omega * rng.standard_normal())
-        if spec.baseline_min <= b <= spec.baseline_max and b > 1.0:
-            return b
+        f = math.exp(spec.residual_sd * rng.standard_normal())
+        if spec.baseline_min <= b * f <= spec.baseline_max and b > 1.0:
+            return b, f
     raise SpecError(invalid_value("population.baseline_platelets", [spec.baseline_min, spec.baseline_max], "a range that contains plausible ITP counts"))
 
 
@@ -106,7 +121,9 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
     out = []
     for i in range(start, start + n):
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)))
+        noise_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 1))
         female = rng.random() < spec.female
+        true_b, screen = _baseline(spec, rng) if spec.kind == "itp" else (None, 1.0)
         subj = Subject(
             population="itp" if spec.kind == "itp" else spec.kind,
             weight_kg=float(np.clip(spec.weight_median_kg * (0.88 if female else 1.08) * math.exp(spec.weight_omega * rng.standard_normal()), 35, 180)),
@@ -114,7 +131,7 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
             female=bool(female),
             corticosteroids=bool(rng.random() < spec.corticosteroids),
             splenectomy=bool(rng.random() < spec.splenectomy),
-            baseline_platelets=_baseline(spec, rng) if spec.kind == "itp" else None,
+            baseline_platelets=true_b,
         )
         factors: dict[str, float] = {}
         for v in DEFAULT_IIV:
@@ -124,5 +141,5 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
         nonresp = bool(rng.random() < spec.non_responder)
         if nonresp:
             factors["DRUG_EFF"] = NON_RESPONDER_EFFECT
-        out.append(SubjectDraw(i, subj, MappingProxyType(factors), nonresp))
+        out.append(SubjectDraw(i, subj, MappingProxyType(factors), nonresp, noise_seed, screen))
     return out

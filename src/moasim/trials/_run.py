@@ -52,47 +52,56 @@ def _spec_key(spec: TrialSpec) -> str:
     return hashlib.sha1(repr(spec).encode()).hexdigest()[:16]
 
 
-def _feasible_model(drugs, draw):
+def _feasible_model(drugs, draw, typical=None):
     """Build the subject's model; if its sampled destruction rate cannot give its sampled
     baseline count, lower the destruction rate (x0.7 steps) until it can."""
     factors = dict(draw.factors)
     for _ in range(40):
         try:
-            return build_model(drugs, draw.subject, factors=factors)
+            return build_model(drugs, draw.subject, factors=factors, typical=typical)
         except SpecError:
             factors["KDES"] = factors.get("KDES", 1.0) * 0.7
-    return build_model(drugs, draw.subject, factors={**factors, "KDES": 0.0})
+    return build_model(drugs, draw.subject, factors={**factors, "KDES": 0.0}, typical=typical)
 
 
-def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine) -> dict[str, Any]:
+def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine, typical=None) -> dict[str, Any]:
     drugs = (arm.drug,) if arm.drug else ()
-    model = _feasible_model(drugs, draw)
+    model = _feasible_model(drugs, draw, typical)
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    visit_t = np.array(spec.visit_times)
+    # measured count = true count x exp(sd*eps): one factor per visit, shared by titration and endpoints
+    sd = spec.population.residual_sd
+    noise = np.exp(sd * np.random.default_rng(draw.noise_seed).standard_normal(len(visit_t))) if sd > 0 else np.ones(len(visit_t))
+    noise[0] = draw.screening_factor  # the baseline visit is the screening count used for inclusion
     events, controllers = [], []
     if arm.drug:
         d = get_drug(arm.drug)
         if arm.titration is not None:
             controllers.append(TitrationController(rule=arm.titration, drug=d, route=arm.route, params=dict(model.parameter_values),
                                                    weight_kg=draw.subject.weight_kg, t_end=spec.duration_days,
-                                                   east_asian=draw.subject.east_asian, food=arm.food))
+                                                   east_asian=draw.subject.east_asian, food=arm.food,
+                                                   noise=dict(zip(visit_t.tolist(), noise.tolist()))))
         else:
-            reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days)
+            count = None
+            if arm.for_days is not None:
+                count = max(1, int(math.ceil(arm.for_days / arm.every_days - 1e-9))) if arm.every_days else 1
+            reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days, count=count)
             events = regimen_events(d, reg, spec.duration_days, model.parameter_values, draw.subject.weight_kg, arm.food)
     res = run_schedule(engine, model, t_out, events, controllers)
     p = np.array([model.parameter_values[n] for n in model.parameter_names])
     plt = python_outputs(model, ("platelets",))(t_out, res.states, p)["platelets"]
-    vidx = np.searchsorted(t_out, np.array(spec.visit_times) - 1e-9)
+    vidx = np.searchsorted(t_out, visit_t - 1e-9)
     doses = [e.dose for e in res.ledger if e.dose]
     s = draw.subject
     return {
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
-        "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0]),
+        "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0] * noise[0]),
         "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
-        "visits": plt[vidx].astype(float).tolist(), "daily": plt.astype(np.float32).tolist(),
+        "visits": (plt[vidx] * noise).astype(float).tolist(), "daily": plt.astype(np.float32).tolist(),
     }
 
 
-def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, path: str | None) -> "Any":
+def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, path: str | None, typical=None) -> "Any":
     """Simulate one shard of subjects; write it to ``path`` (Parquet) if given. Returns the frame."""
     import pandas as pd
 
@@ -102,7 +111,7 @@ def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, 
     engine = get_engine("roadrunner", rtol=1e-6, atol=1e-9)
     rows = []
     for draw in sample_subjects(spec.population, count, seed, drugs, start=start):
-        row = _simulate_subject(arm, spec, draw, engine)
+        row = _simulate_subject(arm, spec, draw, engine, typical)
         rows.append({"arm": arm.name, "replicate": replicate, "subject": draw.index, **row})
     df = pd.DataFrame(rows, columns=list(_SUBJECT_COLUMNS))
     if path:
@@ -157,12 +166,12 @@ def _shards(spec: TrialSpec, shard_size: int):
                 yield a, r, start, min(shard_size, spec.n - start)
 
 
-def _prepare_out(out_dir: str | None, spec: TrialSpec) -> str:
+def _prepare_out(out_dir: str | None, spec: TrialSpec, typical=None) -> str:
     if out_dir is None:
         out_dir = tempfile.mkdtemp(prefix="moasim-trial-")
     os.makedirs(out_dir, exist_ok=True)
     manifest = os.path.join(out_dir, "manifest.json")
-    key = _spec_key(spec)
+    key = _spec_key(spec) + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
     if os.path.exists(manifest):
         with open(manifest) as fh:
             old = json.load(fh)
@@ -176,7 +185,7 @@ def _prepare_out(out_dir: str | None, spec: TrialSpec) -> str:
 
 
 def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | None = None, workers: int | None = None,
-              shard_size: int | None = None, progress: bool = True) -> TrialResult:
+              shard_size: int | None = None, progress: bool = True, typical: dict[str, float] | None = None) -> TrialResult:
     """Run a virtual trial.
 
     Parameters
@@ -191,8 +200,11 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
         Local worker processes (default: all cores).
     shard_size : int, optional
         Subjects per shard (default: about 4 shards per worker per arm, at most 500).
+    typical : dict, optional
+        Typical-value parameter overrides (canonical units), e.g. for calibration or
+        sensitivity analysis; part of the resume key.
     """
-    out = _prepare_out(out_dir, spec)
+    out = _prepare_out(out_dir, spec, typical)
     workers = workers or os.cpu_count() or 1
     shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
     tasks, reused = [], 0
@@ -202,11 +214,11 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
             reused += 1
         else:
             tasks.append((a, r, start, count, path))
-    _execute(spec, tasks, scheduler, workers, progress)
+    _execute(spec, tasks, scheduler, workers, progress, typical)
     return _aggregate(spec, out, len(tasks), reused)
 
 
-def _execute(spec, tasks, scheduler, workers, progress) -> None:
+def _execute(spec, tasks, scheduler, workers, progress, typical=None) -> None:
     if not tasks:
         return
     bar = None
@@ -218,7 +230,7 @@ def _execute(spec, tasks, scheduler, workers, progress) -> None:
         from distributed import Client, as_completed as dask_completed
 
         with Client(scheduler, timeout="10s") as client:
-            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, pure=False) for a, r, s, c, p in tasks]
+            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, pure=False) for a, r, s, c, p in tasks]
             counts = {f.key: t[3] for f, t in zip(futures, tasks)}
             for f in dask_completed(futures):
                 f.result()
@@ -226,12 +238,12 @@ def _execute(spec, tasks, scheduler, workers, progress) -> None:
                     bar.update(counts[f.key])
     elif workers == 1 or len(tasks) == 1:
         for a, r, s, c, p in tasks:
-            simulate_shard(spec, a, r, s, c, p)
+            simulate_shard(spec, a, r, s, c, p, typical)
             if bar:
                 bar.update(c)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p): c for a, r, s, c, p in tasks}
+            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p, typical): c for a, r, s, c, p in tasks}
             for f in as_completed(futures):
                 f.result()
                 if bar:

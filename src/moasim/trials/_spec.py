@@ -22,8 +22,9 @@ from ._endpoints import ENDPOINT_KINDS
 __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_trial_spec"]
 
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
-_POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv"}
-_ARM = {"name", "drug", "dose", "every", "route", "titration", "food"}
+_POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
+        "residual_sd"}
+_ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for"}
 _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
 _END = {"name", "kind", "threshold", "at", "k", "window", "statistic"}
 _POP_KINDS = ("itp",)
@@ -39,6 +40,7 @@ class ArmSpec:
     route: str | None = None
     titration: TitrationRule | None = None
     food: Food | None = None
+    for_days: float | None = None  # dosing period (doses stop after it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +137,11 @@ def _population(d: Any) -> PopulationSpec:
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 30 <= w <= 200:
             raise SpecError(invalid_value("population.weight_kg", w, "a median body weight in [30, 200] kg"))
         kw["weight_median_kg"] = float(w)
+    if "residual_sd" in d:
+        r = d["residual_sd"]
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 2:
+            raise SpecError(invalid_value("population.residual_sd", r, "a log-scale SD in [0, 2]"))
+        kw["residual_sd"] = float(r)
     if "iiv" in d:
         if not isinstance(d["iiv"], bool):
             raise SpecError(invalid_value("population.iiv", d["iiv"], "true or false"))
@@ -206,7 +213,10 @@ def _arm(d: Any, i: int) -> ArmSpec:
         raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
     value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
     every = _interval(d["every"], name) if "every" in d else None
-    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food)
+    for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
+    if for_days is not None and for_days <= 0:
+        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period > 0"))
+    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food, for_days=for_days)
 
 
 def _interval(v: Any, arm: str) -> float:

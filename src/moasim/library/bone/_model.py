@@ -1,4 +1,4 @@
-"""Assemble the bone model (romosozumab PK + sclerostin + remodelling) at its baseline."""
+"""Assemble the bone model (romosozumab PK + sclerostin, denosumab PK, remodelling) at its baseline."""
 
 from __future__ import annotations
 
@@ -6,23 +6,23 @@ from functools import lru_cache
 from typing import Mapping
 
 from ...model import Model, compose
-from . import remodeling, stein2018_romosozumab
+from . import comparators, remodeling, stein2018_romosozumab
 
 __all__ = ["build_bone_model", "baseline_state", "BONE_STATES_AT_ONE"]
 
 #: remodelling states normalised to 1 at the drug-free steady state
-BONE_STATES_AT_ONE = ("OBP", "OBA", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
+BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
 
 
 @lru_cache(maxsize=1)
 def _base() -> Model:
-    return compose("bone_romosozumab", [stein2018_romosozumab.module(), remodeling.module()])
+    return compose("bone", [stein2018_romosozumab.module(), comparators.denosumab_module(), remodeling.module()])
 
 
 def baseline_state(pv: Mapping[str, float]) -> dict[str, float]:
     """The drug-free steady state (closed form): cells and BMD at 1, sclerostin at KSYN/KDEG."""
     init = {s: 1.0 for s in BONE_STATES_AT_ONE}
-    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
+    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, DEPOT_den=0.0, AC_den=0.0, AP_den=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
     return init
 
 

@@ -24,8 +24,9 @@ __all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTP
 
 BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
 #: drugs whose mechanism is in the bone model now (others in simulation.BONE_DRUGS are refused)
-BONE_DRUGS_AVAILABLE = ("romosozumab",)
-_ROUTES = {"romosozumab": ("sc", "iv")}
+BONE_DRUGS_AVAILABLE = ("romosozumab", "denosumab")
+#: drug -> (SC depot state, central state, SC bioavailability parameter, routes)
+_DOSING = {"romosozumab": ("DEPOT_rsz", "AC_rsz", "F_rsz", ("sc", "iv")), "denosumab": ("DEPOT_den", "AC_den", "F_den", ("sc", "iv"))}
 
 #: outputs of simulate_bone: model output name -> result name
 BONE_OUTPUTS = {
@@ -34,7 +35,8 @@ BONE_OUTPUTS = {
     "bmd_femoral_neck": "bmd_femoral_neck",
     "p1np": "p1np",
     "ctx": "ctx",
-    "conc_romosozumab": "drug_concentration",
+    "conc_romosozumab": "romosozumab_concentration",
+    "conc_denosumab": "denosumab_concentration",
     "sclerostin_free": "sclerostin",
     "sclerostin_total": "sclerostin_total",
     "wnt_activity": "wnt_activity",
@@ -91,8 +93,9 @@ class BoneRegimen:
     def __post_init__(self) -> None:
         if self.drug not in BONE_DRUGS_AVAILABLE:
             raise SpecError(unknown_name("bone drug", self.drug, BONE_DRUGS_AVAILABLE))
-        if self.route not in _ROUTES[self.drug]:
-            raise DosingError(unknown_name(f"route of {self.drug}", self.route, _ROUTES[self.drug]))
+        routes = _DOSING[self.drug][3]
+        if self.route not in routes:
+            raise DosingError(unknown_name(f"route of {self.drug}", self.route, routes))
         if not (math.isfinite(self.start) and self.start >= 0):
             raise DosingError(invalid_value("start", self.start, "a time >= 0 day"))
         if self.count is not None and (not isinstance(self.count, int) or self.count < 1):
@@ -109,10 +112,11 @@ class BoneRegimen:
                 raise DosingError(invalid_value("every", self.every, "an interval > 0"))
             n = self.count if self.count is not None else int(math.ceil((t_end - self.start) / step - 1e-9))
             times = [self.start + i * step for i in range(max(n, 0))]
+        depot, central, f, _ = _DOSING[self.drug]
         if self.route == "sc":
-            action = lambda: Add("DEPOT_rsz", amount * pv["F_rsz"])  # noqa: E731
+            action = lambda: Add(depot, amount * pv[f])  # noqa: E731
         else:
-            action = lambda: Add("AC_rsz", amount)  # noqa: E731
+            action = lambda: Add(central, amount)  # noqa: E731
         return [Event(t, action(), label=f"{self.drug} {self.route}", dose=(self.drug, value, unit)) for t in times if t < t_end]
 
     def __str__(self) -> str:
@@ -154,7 +158,7 @@ def _result_class():
                 ax[1].plot(t, o[k], label=k.upper())
             ax[1].set_ylabel("marker, % change")
             ax[2].plot(t, o["drug_concentration"] / 1000.0)
-            ax[2].set_ylabel("romosozumab, ug/mL")
+            ax[2].set_ylabel(f"{self.drug or 'drug'}, ug/mL")
             ax[2].set_xlabel("day")
             for a in ax[:2]:
                 a.legend(fontsize=8)
@@ -205,6 +209,10 @@ def run_bone(
     vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
     outputs = {BONE_OUTPUTS[k]: _ro(v) for k, v in vals.items()}
     units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}
+    # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
+    main = regimens[0].drug if regimens else "romosozumab"
+    outputs["drug_concentration"] = outputs[f"{main}_concentration"]
+    units["drug_concentration"] = units[f"{main}_concentration"]
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     text = "; then ".join(str(r) for r in regimens) or "none (placebo)"
     drugs = sorted({r.drug for r in regimens})
@@ -262,8 +270,9 @@ def simulate_bone(
     -------
     moasim.simulation.SimulationResult
         Outputs ``bmd_lumbar_spine``, ``bmd_total_hip``, ``bmd_femoral_neck``, ``p1np``,
-        ``ctx`` (% change from baseline), ``drug_concentration`` (total serum
-        romosozumab, ng/mL), ``sclerostin`` (free serum, pmol/L), ``sclerostin_total``
+        ``ctx`` (% change from baseline), ``drug_concentration`` (serum concentration of
+        ``drug``, ng/mL; total romosozumab), ``romosozumab_concentration``,
+        ``denosumab_concentration`` (ng/mL), ``sclerostin`` (free serum, pmol/L), ``sclerostin_total``
         (pmol/L), ``wnt_activity`` (relative to baseline).
     """
     from ...simulation import BONE_DRUGS

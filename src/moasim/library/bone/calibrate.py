@@ -10,10 +10,11 @@ and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz) and
    Peletier's CL (0.25 L/day, healthy volunteers, IV) gives troughs ~4 ug/mL with SC
    monthly dosing, so CL is re-estimated (tag C); the structure and the other TMDD values
    are kept.
-2. Turnover markers (KSI_wnt, KP_ob, KT_tgf, GO_opg): P1NP peak +145% and month-12
-   -15%, CTX nadir -55% and month-12 -25% (label 12.2), each residual scaled by the
-   target tolerance; plus the label's "P1NP back to placebo level at month 9" (0%,
-   scale 15) as a soft shape constraint.
+2. Turnover markers (KSI_wnt, AMOD_ob, KACT_ob, KLC_ob, KT_tgf, GO_opg): P1NP peak +145%
+   and month-12 -15%, CTX nadir -55% and month-12 -25% (label 12.2), each residual scaled
+   by the target tolerance; plus the label's shape statements as soft constraints: P1NP
+   back to placebo level at month 9 (0%, scale 15) and the P1NP peak and CTX nadir at about
+   2 weeks (day 14, scale 14 days).
 3. Site BMD turnover (KLS/KTH/KFN_site): BMD is linear in these rates (no feedback), so
    each is solved exactly: LS to McClung 2014 +11.3%, TH and FN to Ishibashi 2017 +4.7% and
    +3.8%. (The Ishibashi LS +16.9% cannot be met together with McClung's +11.3% by a single
@@ -33,13 +34,15 @@ from . import remodeling, stein2018_romosozumab
 from ._metrics import course_metrics, monthly_course, pk_metrics
 
 PK_NAMES = ("KA_rsz", "CL_rsz")
-MARKER_NAMES = ("KSI_wnt", "KP_ob", "KT_tgf", "GO_opg")
+MARKER_NAMES = ("KSI_wnt", "AMOD_ob", "KACT_ob", "KLC_ob", "KT_tgf", "GO_opg")
 #: starting values ("before"): published where one exists, else a stated assumption
 START = {
     "KA_rsz": 0.187,  # Eudy 2015 sclerostin-mAb ka (cabone2.cpp, R-code)
     "CL_rsz": 0.25,  # Stein & Peletier 2018 Table 1 (R-code)
     "KSI_wnt": 3.0,  # A: Wnt can rise 4-fold when sclerostin is fully neutralised
-    "KP_ob": 0.02,  # A: precursor pool turnover ~50 days
+    "AMOD_ob": 1.0,  # A: modelling-based formation doubles formation when Wnt doubles
+    "KACT_ob": 0.02,  # A: lining cells activated within ~50 days per unit Wnt rise
+    "KLC_ob": 0.005,  # A: lining-cell pool refills over ~200 days
     "KT_tgf": 1.0,  # A: TGF-beta receptors half occupied at baseline
     "GO_opg": 1.597,  # Eudy 2015 gammaOPG (cabone2.cpp, R-code)
     "KLS_site": 5e-4, "KTH_site": 2e-4, "KFN_site": 1.6e-4,  # A: ~18%, 7%, 6% turnover per year
@@ -64,7 +67,7 @@ def _marker_residuals(p):
     m = course_metrics(monthly_course(parameters=p))
     return np.array([
         (m["p1np_peak"] - 145) / 35, (m["p1np_m12"] + 15) / 15, (m["ctx_nadir"] + 55) / 15, (m["ctx_m12"] + 25) / 12,
-        m["p1np_m9"] / 15,
+        m["p1np_m9"] / 15, (m["p1np_peak_day"] - 14) / 14, (m["ctx_nadir_day"] - 14) / 14,
     ]), m
 
 
@@ -87,7 +90,7 @@ def calibrate(verbose: bool = True) -> dict[str, float]:
     fitted = dict(zip(PK_NAMES, np.exp(r1.x)))
     # 2. markers
     r2 = minimize(_marker_loss, np.log([start[k] for k in MARKER_NAMES]), args=(fitted,), method="Nelder-Mead",
-                  options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 3000, "maxfev": 3000})
+                  options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 4000, "maxfev": 4000, "adaptive": True})
     fitted.update(dict(zip(MARKER_NAMES, np.exp(r2.x))))
     # 3. site turnover (exact: BMD change is proportional to the site rate)
     m = course_metrics(monthly_course(parameters={**fitted, **{k: start[k] for k in SITE}}))

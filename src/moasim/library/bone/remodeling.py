@@ -11,30 +11,42 @@ resorption) and every rate constant below is a turnover rate in 1/day.
 Equations (normalised units; time in days)::
 
     s     = SFREE_scl/SCL0_bone                      free sclerostin / baseline
-    WNT   = (1 + KSI_wnt)/(1 + KSI_wnt*s)            LRP5/6 Wnt signalling (competitive
+    WNT   = (1 + KSI_wnt)/(1 + KSI_wnt*s)            LRP5/6-Wnt signalling (competitive
                                                      inhibition by sclerostin; 1 at baseline)
     PIT   = OCA*(1 + KT_tgf)/(1 + KT_tgf*OCA)        TGF-beta released by resorption,
                                                      receptor occupancy on progenitors
-    LTOT  = (FL_ocy*OCY + (1 - FL_ocy)*OBP)          RANKL expression (osteocytes + OB precursors)
-    OPG   = OBA*WNT^GO_opg                           OPG from active OB, induced by Wnt
-    LFREE = LTOT*(1 + RO_opg)/(1 + RO_opg*OPG)*FDEN  free RANKL (OPG decoy; FDEN denosumab, 1 if none)
+    LTOT  = FL_ocy*OCY + (1 - FL_ocy)*OBP            RANKL expression (osteocytes + OB precursors)
+    OPGN  = OBA*WNT^GO_opg                           OPG from active OB, induced by Wnt
+    LFREE = LTOT*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl
+                                                     free RANKL (OPG decoy; FDEN_rankl = free
+                                                     fraction left by denosumab, 1 without it)
     PIL   = LFREE*(1 + KL_rank)/(1 + KL_rank*LFREE)  RANK occupancy on OC precursors
+    MOD   = AMOD_ob*(WNT - 1)*LC                     modelling-based formation: Wnt activates
+                                                     quiescent lining cells on bone surfaces
 
-    dOBP/dt = KP_ob*(PIT - WNT*OBP)                  commitment (TGF-beta) - Wnt-driven differentiation
-    dOBA/dt = KB_ob*(WNT*OBP - OBA)                  differentiation - apoptosis/burial
-    dOCA/dt = KC_oc*(PIL - OCA*KILL)                 RANKL-driven formation - apoptosis
-                                                     (KILL = 1 + bisphosphonate effect)
+    dOBP/dt = KP_ob*(PIT - OBP)                      BMU (remodelling-based) OB recruitment,
+                                                     coupled to resorption with a reversal delay
+    dOBA/dt = KB_ob*(OBP + MOD - OBA)                active OB: remodelling + modelling formation
+    dLC/dt  = KLC_ob*(1 - LC) - KACT_ob*(WNT - 1)*LC lining-cell pool: activation drains it,
+                                                     slow replenishment refills it
+    dOCA/dt = KC_oc*(PIL - OCA*(1 + KILL_bp))        RANKL-driven formation - apoptosis
+                                                     (KILL_bp: bisphosphonate effect, 0 without it)
     dOCY/dt = KY_ocy*(OBA - OCA*OCY)                 burial of OB - removal with resorbed bone
     dBMD_x/dt = KX_site*(OBA - OCA),  x = LS, TH, FN  formation - resorption (site turnover)
 
 Markers: P1NP (type I collagen synthesis) is proportional to active OBs, CTX (collagen
 degradation) to active OCs: ``p1np = 100*(OBA - 1)``, ``ctx = 100*(OCA - 1)`` (% change).
 
-Why the anabolic window closes with continued dosing: Wnt speeds differentiation of the
-finite progenitor pool, which drains (OBP falls); at the new steady state OBA = PIT(OCA),
-i.e. formation returns to the level set by coupling to the now-lower resorption. So P1NP
-peaks early and then falls below baseline together with CTX (label: P1NP back at placebo by
-month 9, -15% at month 12; CTX -25%). Resorption falls because Wnt raises OPG.
+Why the anabolic window closes with continued dosing: sclerostin neutralisation raises Wnt
+signalling, which (1) activates lining cells into bone-forming OBs on quiescent surfaces
+(modelling-based formation, the early P1NP peak) and (2) raises OPG, lowering RANKL
+signalling and resorption (CTX). The lining-cell pool drains under sustained activation
+(LC -> KLC/(KLC + KACT*(WNT - 1))), so modelling-based formation wanes, while remodelling-
+based formation follows the now-lower resorption through TGF-beta coupling. Together:
+P1NP peaks within weeks, returns to baseline and falls below it with CTX (label: P1NP back
+at placebo by month 9, -15% at month 12; CTX -25%). After stopping, Wnt returns to 1,
+OPG falls, resorption overshoots and BMD is lost; an antiresorptive (denosumab:
+FDEN_rankl; bisphosphonate: KILL_bp) prevents this.
 
 Parameters and provenance (tags: R read in source, R-code read in public code, D derived,
 C calibrated (calibrate.py; target named), A modelling assumption)
@@ -44,10 +56,11 @@ pivonka_parameters.py; R-code). KC_oc 0.16/day: OC removal Da*Pic0 = 6.65e-3/h o
 Riggs 2010 (OpenBoneMin.cpp; R-code) x 24 h (D). FL_ocy 0.95: osteocyte share of RANKL
 production at baseline, Eudy 2015 FracOBE = 20 (cabone2.cpp; R-code). GO_opg: Wnt effect on
 OPG, started at Eudy's gammaOPG 1.597 (R-code) and calibrated (C). KY_ocy: osteocyte pool
-renewal ~ tissue turnover 10%/year (A). RO_opg = 1 (half of RANKL held by OPG at baseline)
-and KL_rank = 1 (RANK half-occupied at baseline): A. KSI_wnt, KP_ob, KT_tgf and the site
-turnover rates KLS/KTH/KFN_site: C (calibrate.py). SCL0_bone: D, the baseline free
-sclerostin KSYN_scl/KDEG_scl (set when the model is built).
+renewal ~ tissue turnover 10%/year (A). RO_opg = 1 (half of RANKL held by OPG at baseline),
+KL_rank = 1 (RANK half-occupied at baseline), KP_ob = 1/30 per day (reversal/precursor phase
+~1 month): A. KSI_wnt, AMOD_ob, KACT_ob, KLC_ob, KT_tgf and the site turnover rates
+KLS/KTH/KFN_site: C (calibrate.py). SCL0_bone: D, the baseline free sclerostin
+KSYN_scl/KDEG_scl (set when the model is built).
 
 References
 ----------
@@ -65,60 +78,66 @@ PR = "Peterson & Riggs 2010 Bone 46:49 (OpenBoneMin.cpp)"
 EUDY = "Eudy 2015 CPT:PSP 4:527 (OpenBoneMin history, inst/cabone2.cpp)"
 CAL = "calibrated (moasim.library.bone.calibrate) to the romosozumab targets: "
 
-#: calibrated values (calibrate.py writes these; see the module docstring)
+#: calibrated values (calibrate.py prints these; see the module docstring)
 CALIBRATED = {
-    "KSI_wnt": 2.1257,
-    "KP_ob": 0.0020816,
-    "KT_tgf": 0.0,  # fit went to its bound 0: linear coupling PIT = OCA
-    "GO_opg": 1.0618,
-    "KLS_site": 3.6141e-4,
-    "KTH_site": 1.5032e-4,
-    "KFN_site": 1.2154e-4,
+    "KSI_wnt": 3.0,
+    "AMOD_ob": 1.0,
+    "KACT_ob": 0.02,
+    "KLC_ob": 0.005,
+    "KT_tgf": 1.0,
+    "GO_opg": 1.597,
+    "KLS_site": 5e-4,
+    "KTH_site": 2e-4,
+    "KFN_site": 1.6e-4,
 }
 
 
 def module() -> Module:
-    """Osteocytes, sclerostin-Wnt, osteoblasts, RANKL/OPG, osteoclasts and site BMD."""
+    """Osteocytes, sclerostin-Wnt, lining cells, osteoblasts, RANKL/OPG, osteoclasts and site BMD."""
     c = CALIBRATED
+    P = Parameter
     return Module(
         name="bone_remodeling",
         doc=__doc__ or "",
         parameters=(
-            Parameter(name="SCL0_bone", value=6.1 / 860.0, unit="nM", lower=0, tag="D", source="KSYN_scl/KDEG_scl (baseline free sclerostin)",
-                      doc="baseline free sclerostin"),
-            Parameter(name="KSI_wnt", value=c["KSI_wnt"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak, LS BMD 12 m",
-                      doc="sclerostin inhibition of LRP5/6 at baseline (S0/Ki)"),
-            Parameter(name="KP_ob", value=c["KP_ob"], unit="1/day", lower=0, tag="C", source=CAL + "P1NP peak and month 12",
-                      doc="OB precursor turnover"),
-            Parameter(name="KB_ob", value=0.189, unit="1/day", lower=0, tag="R-code", source=PIV + " A_OBa", doc="active OB elimination"),
-            Parameter(name="KC_oc", value=0.1596, unit="1/day", lower=0, tag="D", source=PR + " Da*Pic0 = 6.65e-3/h (R-code) x 24",
-                      doc="active OC elimination"),
-            Parameter(name="KT_tgf", value=c["KT_tgf"], unit="1", lower=0, tag="C", source=CAL + "P1NP and CTX month 12",
-                      doc="TGF-beta / K_act at baseline (coupling strength)"),
-            Parameter(name="FL_ocy", value=0.95, unit="1", lower=0, upper=1, tag="R-code", source=EUDY + " FracOBE = 20",
-                      doc="osteocyte share of RANKL"),
-            Parameter(name="GO_opg", value=c["GO_opg"], unit="1", lower=0, tag="C", source=CAL + "CTX nadir and month 12 (start: Eudy gammaOPG 1.597)",
-                      doc="Wnt exponent on OPG production"),
-            Parameter(name="RO_opg", value=1.0, unit="1", lower=0, tag="A", source="half of RANKL bound to OPG at baseline",
-                      doc="OPG decoy binding strength at baseline"),
-            Parameter(name="KL_rank", value=1.0, unit="1", lower=0, tag="A", source="RANK half occupied at baseline",
-                      doc="free RANKL / K_RANK at baseline"),
-            Parameter(name="KY_ocy", value=0.1 / 365.25, unit="1/day", lower=0, tag="A", source="osteocyte pool renewal ~ tissue turnover 10%/year",
-                      doc="osteocyte turnover"),
-            Parameter(name="KLS_site", value=c["KLS_site"], unit="1/day", lower=0, tag="C", source=CAL + "McClung 2014 LS BMD +11.3% at 12 m",
-                      doc="lumbar spine bone turnover"),
-            Parameter(name="KTH_site", value=c["KTH_site"], unit="1/day", lower=0, tag="C", source=CAL + "Ishibashi 2017 TH BMD +4.7% at 12 m",
-                      doc="total hip bone turnover"),
-            Parameter(name="KFN_site", value=c["KFN_site"], unit="1/day", lower=0, tag="C", source=CAL + "Ishibashi 2017 FN BMD +3.8% at 12 m",
-                      doc="femoral neck bone turnover"),
-            Parameter(name="FDEN", value=1.0, unit="1", lower=0, upper=1, tag="A", source="free-RANKL fraction left by denosumab (1: none)",
-                      doc="denosumab hook"),
-            Parameter(name="KILL_bp", value=0.0, unit="1", lower=0, tag="A", source="extra OC apoptosis from bisphosphonate (0: none)",
-                      doc="bisphosphonate hook"),
+            P(name="SCL0_bone", value=6.1 / 860.0, unit="nM", lower=0, tag="D", source="KSYN_scl/KDEG_scl (baseline free sclerostin)",
+              doc="baseline free sclerostin"),
+            P(name="KSI_wnt", value=c["KSI_wnt"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak, CTX nadir",
+              doc="sclerostin inhibition of LRP5/6 at baseline (S0/Ki)"),
+            P(name="AMOD_ob", value=c["AMOD_ob"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak",
+              doc="modelling-based formation per unit Wnt rise (relative to baseline formation)"),
+            P(name="KACT_ob", value=c["KACT_ob"], unit="1/day", lower=0, tag="C", source=CAL + "P1NP month 9 and 12",
+              doc="lining-cell activation per unit Wnt rise"),
+            P(name="KLC_ob", value=c["KLC_ob"], unit="1/day", lower=0, tag="C", source=CAL + "P1NP month 9 and 12",
+              doc="lining-cell pool replenishment"),
+            P(name="KP_ob", value=1 / 30, unit="1/day", lower=0, tag="A", source="reversal / precursor phase ~1 month",
+              doc="BMU osteoblast recruitment turnover"),
+            P(name="KB_ob", value=0.189, unit="1/day", lower=0, tag="R-code", source=PIV + " A_OBa", doc="active OB elimination"),
+            P(name="KC_oc", value=0.1596, unit="1/day", lower=0, tag="D", source=PR + " Da*Pic0 = 6.65e-3/h (R-code) x 24",
+              doc="active OC elimination"),
+            P(name="KT_tgf", value=c["KT_tgf"], unit="1", lower=0, tag="C", source=CAL + "P1NP and CTX month 12",
+              doc="TGF-beta / K_act at baseline (coupling shape)"),
+            P(name="FL_ocy", value=0.95, unit="1", lower=0, upper=1, tag="R-code", source=EUDY + " FracOBE = 20",
+              doc="osteocyte share of RANKL"),
+            P(name="GO_opg", value=c["GO_opg"], unit="1", lower=0, tag="C", source=CAL + "CTX nadir and month 12 (start: Eudy gammaOPG 1.597)",
+              doc="Wnt exponent on OPG production"),
+            P(name="RO_opg", value=1.0, unit="1", lower=0, tag="A", source="half of RANKL bound to OPG at baseline",
+              doc="OPG decoy binding strength at baseline"),
+            P(name="KL_rank", value=1.0, unit="1", lower=0, tag="A", source="RANK half occupied at baseline",
+              doc="free RANKL / K_RANK at baseline"),
+            P(name="KY_ocy", value=0.1 / 365.25, unit="1/day", lower=0, tag="A", source="osteocyte pool renewal ~ tissue turnover 10%/year",
+              doc="osteocyte turnover"),
+            P(name="KLS_site", value=c["KLS_site"], unit="1/day", lower=0, tag="C", source=CAL + "McClung 2014 LS BMD +11.3% at 12 m",
+              doc="lumbar spine bone turnover"),
+            P(name="KTH_site", value=c["KTH_site"], unit="1/day", lower=0, tag="C", source=CAL + "Ishibashi 2017 TH BMD +4.7% at 12 m",
+              doc="total hip bone turnover"),
+            P(name="KFN_site", value=c["KFN_site"], unit="1/day", lower=0, tag="C", source=CAL + "Ishibashi 2017 FN BMD +3.8% at 12 m",
+              doc="femoral neck bone turnover"),
         ),
         states=(
-            State(name="OBP", unit="1", doc="osteoblast precursors (normalised)"),
+            State(name="OBP", unit="1", doc="BMU osteoblast precursors (normalised)"),
             State(name="OBA", unit="1", doc="active osteoblasts (normalised)"),
+            State(name="LC", unit="1", doc="quiescent lining cells available for activation (normalised)"),
             State(name="OCA", unit="1", doc="active osteoclasts (normalised)"),
             State(name="OCY", unit="1", doc="osteocytes (normalised)"),
             State(name="BMD_LS", unit="1", doc="lumbar spine BMD / baseline"),
@@ -131,12 +150,14 @@ def module() -> Module:
             "PIT": "OCA*(1 + KT_tgf)/(1 + KT_tgf*OCA)",
             "LTOT": "FL_ocy*OCY + (1 - FL_ocy)*OBP",
             "OPGN": "OBA*WNT^GO_opg",
-            "LFREE": "LTOT*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN",
+            "LFREE": "LTOT*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl",
             "PIL": "LFREE*(1 + KL_rank)/(1 + KL_rank*LFREE)",
+            "MODF": "AMOD_ob*(WNT - 1)*LC",
         },
         rates={
-            "OBP": "KP_ob*(PIT - WNT*OBP)",
-            "OBA": "KB_ob*(WNT*OBP - OBA)",
+            "OBP": "KP_ob*(PIT - OBP)",
+            "OBA": "KB_ob*(OBP + MODF - OBA)",
+            "LC": ("KLC_ob*(1 - LC)", "-KACT_ob*(WNT - 1)*LC"),
             "OCA": "KC_oc*(PIL - OCA*(1 + KILL_bp))",
             "OCY": "KY_ocy*(OBA - OCA*OCY)",
             "BMD_LS": "KLS_site*(OBA - OCA)",

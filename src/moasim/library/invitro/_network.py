@@ -118,7 +118,7 @@ def receptor_module(rt: Parameter) -> Module:
         params += [lg.KA, lg.EFF, _p(f"L_{x}", 0.0, "nM", f"{lg.name} concentration in the medium (constant: no depletion)")]
         states.append(State(name=f"DS_{x}", unit="1", doc=f"{lg.name}-stabilised active c-Mpl dimer (TM site)"))
         assign[f"TH_{x}"] = f"L_{x}/(L_{x} + KA_{x})"
-        dim = f"(KX*TH_{x}*R*R - KRX*DS_{x})"
+        dim = f"(KX*TH_{x}*R^2 - KRX*DS_{x})"
         r_terms.append(f"-2*{dim}")
         rates[f"DS_{x}"] = (dim, f"-KINT*DS_{x}")
         ri_terms.append(f"2*KINT*DS_{x}")

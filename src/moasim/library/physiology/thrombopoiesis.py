@@ -14,7 +14,7 @@ in ITP (MK mass preserved) but rises 10-30x when MKs and platelets are both abse
 Equations (canonical units: day, pg/mL, 10^9/L platelet equivalents)::
 
     xT = TPO/KD_TPO                     xR = Cfree_rom/KD_rom        (extracellular site)
-    xS = sum_i C_i/(EC50_i*FVIVO)                                    (transmembrane site)
+    xS = sum_i FUREL_i*C_i/(EC50_i*FVIVO)                            (transmembrane site)
     A  = (xT + EFF*E_ROM*xR)/(1 + xT + xR) + EFF*E_TM*xS/(1 + xS)    (additive sites; EFF = DRUG_EFF)
     prod = F_MARROW*KPROD*(1 + SMAX*A/(A50 + A))                     (Wang 2010 Emax on production)
     dPROG/dt = prod - KDE*PROG                                       (committed progenitors; Perez-Ruixo 2012 kDE)

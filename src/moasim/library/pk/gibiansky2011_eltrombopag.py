@@ -58,6 +58,8 @@ def module() -> Module:
                       source="calibrated to Williams 2009 (R): Al(OH)3/MgCO3 antacid with dose, AUC -70%",
                       doc="gut loss with a polyvalent-cation antacid"),
             Parameter(name="MW_elt", value=442.5, unit="g/mol", lower=0, tag="D", source="C25H22N4O4 (free acid)", doc="molar mass"),
+            Parameter(name="FUREL_elt", value=1.0, unit="1", lower=0, tag="A",
+                      source="reference compound of the class translation FVIVO (1 by definition)", doc="unbound fraction in plasma relative to eltrombopag"),
             Parameter(name="EC50V_elt", value=13.4, unit="nM", lower=0, tag="R", source="Xie 2018 J Cell Mol Med 22:5367 (32D-MPL proliferation)", doc="in-vitro EC50"),
         ),
         states=(
@@ -68,7 +70,7 @@ def module() -> Module:
         ),
         assignments={
             "C_elt": "CENT_elt/V2_elt",
-            "xS_elt": "(C_elt*1000/MW_elt)/(EC50V_elt*FVIVO)",
+            "xS_elt": "FUREL_elt*(C_elt*1000/MW_elt)/(EC50V_elt*FVIVO)",
         },
         rates={
             "GUT1_elt": "-(KA1_elt + KFOOD_elt)*GUT1_elt",

@@ -41,6 +41,8 @@ def module() -> Module:
             Parameter(name="KA_ava", value=0.582, unit="1/h", model_unit="1/day", lower=0, tag="R-code", source=LIU, doc="absorption rate"),
             Parameter(name="MTT_ava", value=1.33, unit="h", model_unit="day", lower=0, tag="R-code", source=LIU, doc="transit mean time"),
             Parameter(name="MW_ava", value=649.6, unit="g/mol", lower=0, tag="D", source="C29H34Cl2N6O3S2 (free base)", doc="molar mass"),
+            Parameter(name="FUREL_ava", value=1.0, unit="1", lower=0, tag="A",
+                      source="assumption: plasma binding like eltrombopag (>96%, label)", doc="unbound fraction in plasma relative to eltrombopag"),
             Parameter(name="EC50V_ava", value=3.3, unit="nM", lower=0, tag="R2",
                       source="Fukushima-Shintani 2009 Eur J Haematol, Ba/F3-hMpl proliferation (quoted second-hand)", doc="in-vitro EC50"),
         ),
@@ -49,7 +51,7 @@ def module() -> Module:
         assignments={
             "KTR_ava": f"{N_TR + 1}/MTT_ava",
             "C_ava": "CENT_ava/V_ava",
-            "xS_ava": "(C_ava*1000/MW_ava)/(EC50V_ava*FVIVO)",
+            "xS_ava": "FUREL_ava*(C_ava*1000/MW_ava)/(EC50V_ava*FVIVO)",
         },
         rates=rates,
         outputs=(Output(name="conc_avatrombopag", expr="C_ava", unit="ng/mL", doc="plasma avatrombopag"),),

@@ -1,0 +1,141 @@
+"""Virtual trials: spec validation, endpoints against hand computation, reproducibility,
+resume from shards, and a real local Dask cluster."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+from moasim.cli.main import main
+from moasim.errors import MoasimError, SpecError
+from moasim.trials import parse_trial_spec, run_trial
+from moasim.trials._endpoints import km_median, subject_values, wilson
+
+SPEC = {
+    "name": "mini",
+    "population": {"kind": "itp", "baseline_platelets": {"min": 5, "max": 30}},
+    "duration": "4 weeks",
+    "visits": "weekly",
+    "arms": [
+        {"name": "rom", "drug": "romiplostim", "route": "sc", "every": "1 week", "titration": "label"},
+        {"name": "placebo", "drug": "none"},
+    ],
+    "endpoints": [
+        {"name": "resp_w4", "kind": "responder", "threshold": 50, "at": "4 weeks"},
+        {"name": "ever", "kind": "ever_responder", "threshold": 50},
+        {"name": "ttr", "kind": "time_to_first_response", "threshold": 50, "statistic": "median"},
+    ],
+}
+
+
+def _spec(**changes):
+    d = json.loads(json.dumps(SPEC))
+    d.update(changes)
+    return parse_trial_spec(d)
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda d: d.update(colour="red"), "Unknown key 'colour'"),
+    (lambda d: d["arms"][0].update(dose="-1 ug/kg", titration=None) or d["arms"][0].pop("titration"), "dose"),
+    (lambda d: d["arms"][0].update(every="2 mg"), "unit of arms[rom].every"),
+    (lambda d: d.update(arms=[]), "arms"),
+    (lambda d: d["arms"][1].update(dose="5 mg"), "placebo"),
+    (lambda d: d["endpoints"][0].update(kind="magic"), "endpoint kind"),
+    (lambda d: d["population"].update(east_asian=1.5), "population.east_asian"),
+    (lambda d: d["arms"][0].update(drug="aspirin"), "Unknown drug"),
+])
+def test_bad_specs_are_refused_with_one_line(mutate, needle, tmp_path, capsys):
+    d = json.loads(json.dumps(SPEC))
+    mutate(d)
+    with pytest.raises(MoasimError, match=re.escape(needle)):
+        parse_trial_spec(d)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(d))
+    out = tmp_path / "out"
+    assert main(["trial", str(f), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle.split("'")[0] in err[0]
+    assert not out.exists()
+
+
+def test_endpoints_match_hand_computation():
+    spec = _spec(endpoints=[
+        {"name": "r", "kind": "responder", "threshold": 50, "at": "2 weeks"},
+        {"name": "e", "kind": "ever_responder", "threshold": 50},
+        {"name": "t", "kind": "time_to_first_response", "threshold": 50},
+        {"name": "k", "kind": "responder_in_k_of_visits", "threshold": 50, "k": 2, "window": ["1 weeks", "3 weeks"]},
+        {"name": "c", "kind": "cumulative_weeks", "threshold": 50, "statistic": "median"},
+    ])
+    visits = np.array(spec.visit_times)  # 0, 7, 14, 21, 28
+    counts = np.array([[20, 60, 40, 55, 70],    # responder at w1, w3, w4
+                       [20, 30, 50, 20, 20],    # only w2
+                       [20, 10, 20, 30, 40]])   # never
+    r, e, t, k, c = (subject_values(ep, visits, counts) for ep in spec.endpoints)
+    np.testing.assert_array_equal(r[0], [0, 1, 0])
+    np.testing.assert_array_equal(e[0], [1, 1, 0])
+    np.testing.assert_array_equal(t[0], [1, 2, 4])      # weeks; the third is censored at week 4
+    np.testing.assert_array_equal(t[1], [1, 1, 0])
+    np.testing.assert_array_equal(k[0], [1, 0, 0])      # >= 2 of visits in weeks 1-3
+    np.testing.assert_array_equal(c[0], [3, 1, 0])
+
+
+def test_km_median_and_wilson_reference_values():
+    # Kaplan-Meier: events at 1, 2, 3 with one censoring at 2 (after the event): S = 4/5, 3/5, then 3/5*1/2 -> median 3
+    assert km_median(np.array([1, 2, 2, 3, 4.0]), np.array([1, 1, 0, 1, 0])) == 3.0
+    assert km_median(np.array([1.0, 2.0]), np.array([0, 0])) == float("inf")
+    lo, hi = wilson(22 / 37, 37)  # Mei 2022: 22/37 responders, exact CI 42.1-75.3% (Wilson is narrower)
+    assert 0.42 < lo < 0.44 and 0.73 < hi < 0.75
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    spec = _spec().with_run_options(n=12, seed=5)
+    out = tmp_path_factory.mktemp("ref")
+    return spec, run_trial(spec, out_dir=str(out), workers=1, shard_size=12, progress=False), out
+
+
+def test_results_do_not_depend_on_workers_or_shards(reference_run):
+    spec, ref, _ = reference_run
+    other = run_trial(spec, workers=2, shard_size=5, progress=False)
+    assert other.arms == ref.arms
+    assert ref.arms["placebo"]["endpoints"]["ever"]["estimate"] < ref.arms["rom"]["endpoints"]["ever"]["estimate"]
+
+
+def test_resume_skips_finished_shards_and_gives_the_same_answer(reference_run, tmp_path):
+    spec, ref, _ = reference_run
+    out = tmp_path / "resume"
+    first = run_trial(spec, out_dir=str(out), workers=1, shard_size=4, progress=False)
+    shards = sorted((out / "shards").iterdir())
+    assert first.shards_run == len(shards) == 6
+    for f in shards[::2]:  # "killed halfway": half of the shards never finished
+        f.unlink()
+    again = run_trial(spec, out_dir=str(out), workers=1, shard_size=4, progress=False)
+    assert again.shards_reused == 3 and again.shards_run == 3
+    assert again.arms == ref.arms == first.arms
+    with pytest.raises(SpecError, match="--out"):  # a different trial may not reuse the directory
+        run_trial(spec.with_run_options(seed=6), out_dir=str(out), workers=1, progress=False)
+
+
+def test_trial_on_a_real_local_dask_cluster(reference_run):
+    distributed = pytest.importorskip("distributed")
+    spec, ref, _ = reference_run
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = run_trial(spec, scheduler=cluster.scheduler_address, shard_size=5, progress=False)
+    assert res.arms == ref.arms
+
+
+def test_cli_json_contract_and_report(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(SPEC))
+    rep = tmp_path / "r.html"
+    assert main(["trial", str(f), "--n", "6", "--seed", "1", "--workers", "1", "--report", str(rep), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d["arms"]) == {"rom", "placebo"}
+    for arm in d["arms"].values():
+        assert arm["n"] == 6
+        for ep in arm["endpoints"].values():
+            assert set(ep) == {"estimate", "ci95"} and len(ep["ci95"]) == 2
+    assert d["seed"] == 1 and "moasim" in d["versions"]
+    assert rep.stat().st_size > 10_000 and "<table>" in rep.read_text()

@@ -1,0 +1,76 @@
+"""Calibrate the population-level parameters (tag C) to the population calibration targets.
+
+Steps (each a low-dimensional search with common random numbers, fixed seeds):
+1. RESIDUAL_SD  <- placebo responders on day 43 (Bussel 2007: 0.11)
+2. PLT50_DES, GAM_SURV <- eltrombopag 30/50/75 mg responders on day 43 (0.28 / 0.70 / 0.81)
+3. FUREL_het <- hetrombopag phase 1 responders at week 6 (Mei 2022: 0.595)
+Run: python tools/calibrate_population.py [step ...] [--n N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from moasim.trials import load_trial_spec, run_trial
+
+EX = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name: str, n: int, typical: dict, residual: float | None = None, arms: list[int] | None = None) -> dict:
+    spec = load_trial_spec(str(EX / name)).with_run_options(n=n)
+    if residual is not None:
+        spec = dataclasses.replace(spec, population=dataclasses.replace(spec.population, residual_sd=residual))
+    if arms is not None:
+        spec = dataclasses.replace(spec, arms=tuple(spec.arms[i] for i in arms))
+    res = run_trial(spec, typical=typical, progress=False, workers=2)
+    return {a: {e: v["estimate"] for e, v in d["endpoints"].items()} for a, d in res.arms.items()}
+
+
+def residual(n: int) -> None:
+    for sd in (0.35, 0.45, 0.55, 0.65):
+        r = _run("eltrombopag_bussel2007.yaml", n, {}, residual=sd, arms=[0])
+        print(f"RESIDUAL_SD {sd}: placebo responders {r['placebo']['responder_d43']:.3f} (target 0.11)", flush=True)
+
+
+def eltrombopag(n: int, sd: float) -> None:
+    target = np.array([0.28, 0.70, 0.81])
+
+    def loss(x):
+        typ = {"PLT50_DES": float(np.exp(x[0])), "GAM_SURV": float(np.exp(x[1]))}
+        r = _run("eltrombopag_bussel2007.yaml", n, typ, residual=sd, arms=[1, 2, 3])
+        est = np.array([v["responder_d43"] for v in r.values()])
+        val = float(np.sum((est - target) ** 2))
+        print(f"PLT50_DES {typ['PLT50_DES']:.3f} GAM_SURV {typ['GAM_SURV']:.3f}: {np.round(est, 3)} loss {val:.4f}", flush=True)
+        return val
+
+    sol = minimize(loss, x0=np.log([10.0, 4.0]), method="Nelder-Mead", options={"xatol": 0.05, "fatol": 1e-4, "maxfev": 40})
+    print("best", np.exp(sol.x), sol.fun)
+
+
+def hetrombopag(n: int, sd: float, typical: dict) -> None:
+    for f in (1.0, 2.0, 4.0, 8.0, 16.0):
+        r = _run("hetrombopag_phase1.yaml", n, {**typical, "FUREL_het": f}, residual=sd)
+        e = r["hetrombopag 5 mg"]
+        print(f"FUREL_het {f}: week-6 {e['responder_w6']:.3f} (0.595), TTR {e['time_to_response']:.2f} wk (2.1)", flush=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("steps", nargs="*", default=["residual", "eltrombopag", "hetrombopag"])
+    ap.add_argument("--n", type=int, default=150)
+    ap.add_argument("--sd", type=float, default=0.35)
+    ap.add_argument("--plt50", type=float, default=10.0)
+    ap.add_argument("--gam", type=float, default=4.0)
+    a = ap.parse_args()
+    for s in a.steps:
+        if s == "residual":
+            residual(a.n)
+        elif s == "eltrombopag":
+            eltrombopag(a.n, a.sd)
+        elif s == "hetrombopag":
+            hetrombopag(a.n, a.sd, {"PLT50_DES": a.plt50, "GAM_SURV": a.gam})
