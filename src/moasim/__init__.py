@@ -20,5 +20,7 @@ from .assay import CurveFit as CurveFit  # noqa: E402
 from .assay import DoseResponseResult as DoseResponseResult  # noqa: E402
 from .assay import fit_4pl as fit_4pl  # noqa: E402
 from .assay import fit_dose_response as fit_dose_response  # noqa: E402
+from .assay import apply_gates as apply_gates  # noqa: E402
+from .assay import read_fcs as read_fcs  # noqa: E402
 
-__all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit"]
+__all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit", "read_fcs", "apply_gates"]

@@ -14,9 +14,23 @@ from .dose_response import fit_5pl as fit_5pl
 from .dose_response import fit_curve as fit_curve
 from .dose_response import fit_dose_response as fit_dose_response
 from .dose_response import plot_dose_response as plot_dose_response
+from .flow import FlowSample as FlowSample
+from .flow import GatingStrategy as GatingStrategy
+from .flow import PolygonGate as PolygonGate
+from .flow import QuadrantGate as QuadrantGate
+from .flow import RectangleGate as RectangleGate
+from .flow import apply_gates as apply_gates
+from .flow import compensate as compensate
+from .flow import fit_ploidy as fit_ploidy
+from .flow import gating_strategy_from_dict as gating_strategy_from_dict
+from .flow import megakaryocyte_panel as megakaryocyte_panel
+from .flow import read_fcs as read_fcs
+from .flow import transform as transform
 
 __all__ = [
     "read_table", "read_plate",
     "CurveFit", "DoseResponseResult", "ModelComparison", "RelativePotency",
     "compare_models", "fit_4pl", "fit_5pl", "fit_curve", "fit_dose_response", "plot_dose_response",
+    "FlowSample", "GatingStrategy", "PolygonGate", "QuadrantGate", "RectangleGate", "apply_gates", "compensate",
+    "fit_ploidy", "gating_strategy_from_dict", "megakaryocyte_panel", "read_fcs", "transform",
 ]

@@ -80,5 +80,114 @@ def _register_fit(sub) -> None:
     p.set_defaults(func=_no_sub)
 
 
+# ----------------------------------------------------------------------------- flow
+
+
+def _parse_thresholds(items) -> dict[str, float]:
+    out = {}
+    for it in items or []:
+        name, sep, val = it.partition("=")
+        try:
+            v = float(val)
+        except ValueError:
+            v = float("nan")
+        if not sep or not name.strip() or not math.isfinite(v):
+            raise SpecError(invalid_value("--threshold", it, "MARKER=VALUE, e.g. CD41=1000"))
+        out[name.strip()] = v
+    return out
+
+
+def _load_gates(path: str):
+    import json
+    import os
+
+    import yaml
+
+    from ..assay.flow import gating_strategy_from_dict
+    from ..errors import DataError
+
+    if not os.path.isfile(path):
+        raise DataError(invalid_value("gates file", path, "an existing JSON or YAML file"))
+    try:
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh) if path.lower().endswith(".json") else yaml.safe_load(fh)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(invalid_value("gates file", path, f"valid JSON/YAML ({str(exc).splitlines()[0][:80]})")) from None
+    return gating_strategy_from_dict(obj)
+
+
+def _run_flow(args) -> int:
+    from ..assay import flow
+
+    if args.plot:
+        check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
+    thresholds = _parse_thresholds(args.threshold)
+    strategy = _load_gates(args.gates) if args.gates else None
+    sample = flow.read_fcs(args.file)
+    if args.compensate:
+        sample = flow.compensate(sample)
+    if args.transform != "none":
+        chans = [c.strip() for c in args.transform_channels.split(",")] if args.transform_channels else list(thresholds)
+        sample = flow.transform(sample, chans, args.transform)
+    for m in thresholds:
+        sample.index(m)  # unknown marker -> one-line SpecError before any work
+    if args.control:
+        control = flow.read_fcs(args.control)
+        for m, v in flow.positivity_thresholds(control, args.markers.split(","), args.quantile).items():
+            thresholds.setdefault(m, v)
+    gating = flow.apply_gates(sample, strategy) if strategy else None
+    within = None
+    if args.within:
+        if gating is None or args.within not in gating.masks:
+            from ..errors import unknown_name
+
+            raise SpecError(unknown_name("population", args.within, list(gating.masks) if gating else [], "--within"))
+        within = gating.masks[args.within]
+    panel = flow.megakaryocyte_panel(sample, thresholds, within=within) if thresholds else None
+    ploidy = flow.fit_ploidy(sample, args.ploidy, within=within) if args.ploidy else None
+    if args.plot:
+        names = list(thresholds)
+        x = names[0] if names else None
+        y = names[1] if len(names) > 1 else None
+        write_atomic(args.plot, lambda tmp: flow.plot_flow(sample, tmp, x=x, y=y, thresholds=thresholds, ploidy=ploidy, within=within))
+    out = {"file": args.file, "version": sample.version, "n_events": sample.n_events, "channels": list(sample.channels),
+           "markers": list(sample.markers), "transforms": dict(sample.transforms),
+           "gates": gating.to_dict() if gating else None, "panel": panel.to_dict() if panel else None,
+           "ploidy": ploidy.to_dict() if ploidy else None}
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{args.file}: FCS {sample.version}, {sample.n_events} events, {len(sample.channels)} channels")
+    for c, m in zip(sample.channels, sample.markers):
+        print(f"  {c:<16} {m if m != c else ''}")
+    if gating:
+        print(gating.to_frame().to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if panel:
+        print(f"marker positivity (of {panel.n_events} events): " + ", ".join(f"{k} {v:.2f}%" for k, v in panel.percent_positive.items()))
+    if ploidy:
+        print(f"ploidy ({ploidy.channel}, 2N at {ploidy.mu_2n:.4g}, CV {100 * ploidy.cv:.1f}%): "
+              + ", ".join(f"{k} {100 * v:.1f}%" for k, v in ploidy.fractions.items()))
+    return 0
+
+
+def _register_flow(sub) -> None:
+    p = sub.add_parser("flow", help="flow cytometry: FCS events, gates, CD41/CD61/CD42b positivity, PI ploidy")
+    p.add_argument("file", metavar="FILE.fcs")
+    p.add_argument("--gates", default=None, metavar="GATES.yaml", help="gating strategy (JSON/YAML: rectangle, polygon, quadrant)")
+    p.add_argument("--compensate", action="store_true", help="apply the file's $SPILLOVER matrix")
+    p.add_argument("--transform", default="none", choices=("none", "logicle", "arcsinh"), help="transform before gating")
+    p.add_argument("--transform-channels", default=None, metavar="CH1,CH2", help="channels to transform (default: thresholded markers)")
+    p.add_argument("--threshold", action="append", metavar="MARKER=VALUE", help="positivity cut-off (repeatable)")
+    p.add_argument("--control", default=None, metavar="CONTROL.fcs", help="unstained/isotype control: cut-offs at --quantile")
+    p.add_argument("--markers", default="CD41,CD61,CD42b", help="markers cut from --control (default CD41,CD61,CD42b)")
+    p.add_argument("--quantile", type=float, default=0.99, help="control quantile for cut-offs (default 0.99)")
+    p.add_argument("--within", default=None, metavar="POPULATION", help="restrict panel and ploidy to a gated population")
+    p.add_argument("--ploidy", default=None, metavar="CHANNEL", help="fit DNA-content classes 2N-64N on this (PI) channel")
+    p.add_argument("--plot", default=None, metavar="FILE.png")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_run_flow)
+
+
 def register(sub) -> None:
     _register_fit(sub)
+    _register_flow(sub)
