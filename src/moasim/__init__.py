@@ -22,5 +22,6 @@ from .assay import fit_4pl as fit_4pl  # noqa: E402
 from .assay import fit_dose_response as fit_dose_response  # noqa: E402
 from .assay import apply_gates as apply_gates  # noqa: E402
 from .assay import read_fcs as read_fcs  # noqa: E402
+from .assay import quantify_blot as quantify_blot  # noqa: E402
 
-__all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit", "read_fcs", "apply_gates"]
+__all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit", "read_fcs", "apply_gates", "quantify_blot"]

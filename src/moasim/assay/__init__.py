@@ -14,6 +14,11 @@ from .dose_response import fit_5pl as fit_5pl
 from .dose_response import fit_curve as fit_curve
 from .dose_response import fit_dose_response as fit_dose_response
 from .dose_response import plot_dose_response as plot_dose_response
+from .blot import BlotQuantification as BlotQuantification
+from .blot import load_blot as load_blot
+from .blot import normalise_blot as normalise_blot
+from .blot import plot_blot as plot_blot
+from .blot import quantify_blot as quantify_blot
 from .flow import FlowSample as FlowSample
 from .flow import GatingStrategy as GatingStrategy
 from .flow import PolygonGate as PolygonGate
@@ -33,4 +38,5 @@ __all__ = [
     "compare_models", "fit_4pl", "fit_5pl", "fit_curve", "fit_dose_response", "plot_dose_response",
     "FlowSample", "GatingStrategy", "PolygonGate", "QuadrantGate", "RectangleGate", "apply_gates", "compensate",
     "fit_ploidy", "gating_strategy_from_dict", "megakaryocyte_panel", "read_fcs", "transform",
+    "BlotQuantification", "load_blot", "normalise_blot", "plot_blot", "quantify_blot",
 ]

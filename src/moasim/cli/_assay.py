@@ -188,6 +188,76 @@ def _register_flow(sub) -> None:
     p.set_defaults(func=_run_flow)
 
 
+# ----------------------------------------------------------------------------- blot
+
+
+def _split(v: str | None) -> list[str] | None:
+    return [x.strip() for x in v.split(",")] if v else None
+
+
+def _run_blot(args) -> int:
+    import pandas as pd
+
+    from ..assay import blot
+
+    if args.plot:
+        check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
+    if args.out:
+        check_out_path(args.out, (".csv",), "--out")
+    invert = {"auto": None, "yes": True, "no": False}[args.invert]
+    extra = []
+    for item in args.image or []:
+        tgt, sep, path = item.partition("=")
+        if not sep or not tgt.strip() or not path.strip():
+            raise SpecError(invalid_value("--image", item, "TARGET=FILE, e.g. STAT5=total.tif"))
+        extra.append((tgt.strip(), path.strip()))
+    opts = dict(n_lanes=args.lanes, lane_labels=_split(args.lane_labels), background=args.background,
+                radius=args.radius, invert=invert)
+    main_q = blot.quantify_blot(args.file, band_names=_split(args.bands), **opts)
+    quants = [main_q] + [blot.quantify_blot(path, band_names=[tgt], **opts) for tgt, path in extra]
+    table = pd.concat([q.to_frame().assign(image=q.source) for q in quants], ignore_index=True)
+    norm = None
+    if args.phospho:
+        norm = blot.normalise_blot(table, phospho=args.phospho, total=args.total, loading=args.loading, vehicle=args.vehicle)
+    if args.plot:
+        write_atomic(args.plot, lambda tmp: blot.plot_blot(main_q, tmp))
+    if args.out:
+        write_atomic(args.out, lambda tmp: table.to_csv(tmp, index=False))
+    if args.json:
+        out = {"images": [q.to_dict() for q in quants],
+               "normalised": None if norm is None else [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                                                        for k, v in r.items()} for r in norm.to_dict(orient="records")]}
+        print_json(out)
+        return 0
+    for q in quants:
+        print(f"{q.source}: {len(q.lanes)} lanes, background {q.method}")
+        print(q.to_frame()[["lane", "lane_label", "target", "intensity", "background"]].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if norm is not None:
+        print(norm.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+def _register_blot(sub) -> None:
+    p = sub.add_parser("blot", help="western-blot densitometry: lanes, bands, background, normalised fold change")
+    p.add_argument("file", metavar="IMAGE", help="TIFF/PNG blot image")
+    p.add_argument("--lanes", type=int, default=None, help="number of lanes (recommended)")
+    p.add_argument("--lane-labels", default=None, metavar="L1,L2,...", help="lane names left to right (e.g. vehicle,1nM,10nM)")
+    p.add_argument("--bands", default=None, metavar="T1,T2,...", help="targets top to bottom (e.g. pSTAT5,GAPDH)")
+    p.add_argument("--image", action="append", metavar="TARGET=FILE", help="another strip/membrane, same lanes, one target (repeatable)")
+    p.add_argument("--background", default="local", choices=("local", "rolling-ball", "none"), help="background method (default local)")
+    p.add_argument("--radius", type=float, default=50.0, help="rolling-ball radius in pixels (default 50)")
+    p.add_argument("--invert", default="auto", choices=("auto", "yes", "no"), help="dark bands on light background? (default auto)")
+    p.add_argument("--phospho", default=None, metavar="TARGET", help="phospho target to normalise (e.g. pSTAT5)")
+    p.add_argument("--total", default=None, metavar="TARGET", help="total protein target (e.g. STAT5)")
+    p.add_argument("--loading", default=None, metavar="TARGET", help="loading control (e.g. GAPDH)")
+    p.add_argument("--vehicle", default=None, metavar="LABEL", help="vehicle lane label for fold change")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="labelled picture of lanes and bands measured")
+    p.add_argument("--out", default=None, metavar="FILE.csv", help="write the band table")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_run_blot)
+
+
 def register(sub) -> None:
     _register_fit(sub)
     _register_flow(sub)
+    _register_blot(sub)
