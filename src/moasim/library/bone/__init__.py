@@ -7,7 +7,8 @@ Public API: :func:`simulate_bone` (what ``moasim.simulate`` calls for bone drugs
 for sequences and treatment stop, :func:`build_bone_model`, :class:`BoneSubject`.
 """
 
-from ._model import build_bone_model
+from ._model import bone_sbml, build_bone_model
+from .fracture import relative_risk as fracture_relative_risk
 from ._simulate import BONE_OUTPUTS, BONE_POPULATIONS, BoneRegimen, BoneSubject, run_bone, simulate_bone
 
-__all__ = ["simulate_bone", "run_bone", "BoneRegimen", "BoneSubject", "build_bone_model", "BONE_OUTPUTS", "BONE_POPULATIONS"]
+__all__ = ["simulate_bone", "run_bone", "BoneRegimen", "BoneSubject", "build_bone_model", "bone_sbml", "BONE_OUTPUTS", "BONE_POPULATIONS", "fracture_relative_risk"]

@@ -8,7 +8,7 @@ from typing import Mapping
 from ...model import Model, compose
 from . import comparators, remodeling, stein2018_romosozumab
 
-__all__ = ["build_bone_model", "baseline_state", "BONE_STATES_AT_ONE"]
+__all__ = ["build_bone_model", "baseline_state", "bone_sbml", "BONE_STATES_AT_ONE"]
 
 #: remodelling states normalised to 1 at the drug-free steady state
 BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
@@ -45,3 +45,10 @@ def build_bone_model(parameters: Mapping[str, float] | None = None) -> Model:
         s0 = pv["KSYN_scl"] / pv["KDEG_scl"]
         model = model.with_parameters(SCL0_bone=s0 if s0 > 0 else 1.0)
     return model.with_initial(**baseline_state(model.parameter_values))
+
+
+def bone_sbml(parameters: Mapping[str, float] | None = None) -> str:
+    """SBML (Level 3, via Antimony) of the bone model at its drug-free steady state (time in days)."""
+    from ...engine._roadrunner import sbml_of
+
+    return sbml_of(build_bone_model(parameters))

@@ -19,6 +19,7 @@ from ...units import to_unit
 from ..build import POPULATIONS as _CORE_POPULATIONS
 from ..build import Subject
 from ._model import build_bone_model
+from .fracture import FRACTURE_LINKS, relative_risk
 
 __all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTPUTS", "BONE_POPULATIONS", "BONE_DRUGS_AVAILABLE"]
 
@@ -209,6 +210,10 @@ def run_bone(
     vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
     outputs = {BONE_OUTPUTS[k]: _ro(v) for k, v in vals.items()}
     units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}
+    # BMD -> fracture link (Marshall 1996), typical subject at T-score -2.5
+    for kind, link in FRACTURE_LINKS.items():
+        outputs[f"{kind}_fracture_rr"] = _ro(relative_risk(outputs[link.output], kind))
+        units[f"{kind}_fracture_rr"] = "1"
     # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
     main = regimens[0].drug if regimens else "romosozumab"
     outputs["drug_concentration"] = outputs[f"{main}_concentration"]
@@ -273,7 +278,9 @@ def simulate_bone(
         ``ctx`` (% change from baseline), ``drug_concentration`` (serum concentration of
         ``drug``, ng/mL; total romosozumab), ``romosozumab_concentration``,
         ``denosumab_concentration`` (ng/mL), ``sclerostin`` (free serum, pmol/L), ``sclerostin_total``
-        (pmol/L), ``wnt_activity`` (relative to baseline).
+        (pmol/L), ``wnt_activity`` (relative to baseline), ``vertebral_fracture_rr`` and
+        ``hip_fracture_rr`` (risk relative to baseline from the LS / TH BMD change,
+        :mod:`moasim.library.bone.fracture`, baseline T-score -2.5).
     """
     from ...simulation import BONE_DRUGS
 

@@ -58,7 +58,10 @@ production at baseline, Eudy 2015 FracOBE = 20 (cabone2.cpp; R-code). GO_opg: Wn
 OPG, started at Eudy's gammaOPG 1.597 (R-code) and calibrated (C). KY_ocy: osteocyte pool
 renewal ~ tissue turnover 10%/year (A). RO_opg = 1 (half of RANKL held by OPG at baseline),
 KL_rank = 1 (RANK half-occupied at baseline), KP_ob = 1/30 per day (reversal/precursor phase
-~1 month): A. KSI_wnt, AMOD_ob, KACT_ob, KLC_ob, KT_tgf and the site turnover rates
+~1 month): A. NOTE: Peterson & Riggs' much steeper RANKL effects on OC formation and survival
+(Hill 8.5 and 3.1, OpenBoneMin.cpp) were tried in place of PIL; with them the CTX nadir
+(-55%) and month-12 value (-25%) could not be met together, so the hyperbolic occupancy is
+kept. KSI_wnt, AMOD_ob, KACT_ob, KLC_ob, KT_tgf and the site turnover rates
 KLS/KTH/KFN_site: C (calibrate.py). SCL0_bone: D, the baseline free sclerostin
 KSYN_scl/KDEG_scl (set when the model is built).
 
@@ -80,15 +83,15 @@ CAL = "calibrated (moasim.library.bone.calibrate) to the romosozumab targets: "
 
 #: calibrated values (calibrate.py prints these; see the module docstring)
 CALIBRATED = {
-    "KSI_wnt": 3.0,
-    "AMOD_ob": 1.0,
-    "KACT_ob": 0.02,
-    "KLC_ob": 0.005,
-    "KT_tgf": 1.0,
-    "GO_opg": 1.597,
-    "KLS_site": 5e-4,
-    "KTH_site": 2e-4,
-    "KFN_site": 1.6e-4,
+    "KSI_wnt": 3.9699,
+    "AMOD_ob": 0.65864,
+    "KACT_ob": 0.0043463,
+    "KLC_ob": 0.00020998,
+    "KT_tgf": 1.3342,
+    "GO_opg": 0.80205,
+    "KLS_site": 5.1704e-4,
+    "KTH_site": 2.1505e-4,
+    "KFN_site": 1.7387e-4,
 }
 
 

@@ -28,8 +28,8 @@ VC, VP, CL, Q, KSYN, KSS, KDEG, KINT: Stein & Peletier 2018 CPT:PSP 7:670 Table 
 KINT = 860/day are practically unidentifiable (Stein & Peletier p. 672); with KINT =
 KDEG the total sclerostin stays at KSYN/KDEG, i.e. this structure does not reproduce
 the rise of total (drug-bound) serum sclerostin seen with anti-sclerostin antibodies.
-F = 0.81: Evenity SmPC (R). MW 149 kDa: US label section 11 (R). KA (0.189/day) and CL
-(0.161/day; Stein & Peletier 0.25) calibrated (C) to the label single-dose Cmax 22.2 ug/mL
+F = 0.81: Evenity SmPC (R). MW 149 kDa: US label section 11 (R). KA (0.188/day) and CL
+(0.159 L/day; Stein & Peletier 0.25) calibrated (C) to the label single-dose Cmax 22.2 ug/mL
 and the monthly troughs 8-13 ug/mL in postmenopausal women (``calibrate.py``). NOTE:
 with Stein's CL the 210 mg monthly troughs are ~4 ug/mL; with the calibrated CL the
 single-dose AUC is ~510 ug.day/mL vs the label's 389 (SD 127) in healthy volunteers, i.e.
@@ -50,8 +50,8 @@ from ...model import Module, Output, Parameter, State
 SOURCE = "Stein & Peletier 2018 CPT:PSP 7:670 Table 1 (nlmixr2lib Stein_2018_romosozumab.R)"
 
 #: calibrated values (calibrate.py); see module docstring
-KA_CALIBRATED = 0.18898
-CL_CALIBRATED = 0.16066
+KA_CALIBRATED = 0.18836
+CL_CALIBRATED = 0.15921
 
 
 def module() -> Module:

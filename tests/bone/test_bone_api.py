@@ -1,0 +1,98 @@
+"""Bone layer API: simulate() dispatch, CLI JSON, stop/sequencing, fracture link, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from moasim.errors import DosingError, SpecError
+from moasim.library.bone import BoneRegimen, BoneSubject, fracture_relative_risk, run_bone, simulate_bone
+from moasim.library.bone._metrics import MONTH
+from moasim.simulation import SimulationResult, simulate
+
+
+def test_simulate_dispatches_to_bone_with_design_outputs():
+    r = simulate("romosozumab", "210 mg", every="1 month", route="sc", days=60, population="postmenopausal_osteoporosis")
+    assert isinstance(r, SimulationResult)
+    for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck", "p1np", "ctx"):
+        assert r.units[k] == "%" and r.outputs[k][0] == 0.0
+        assert not r.outputs[k].flags.writeable
+    assert r.units["drug_concentration"] == "ng/mL" and "sclerostin" in r.outputs
+    assert [d[1:] for d in r.doses] == [("romosozumab", 210.0, "mg")] * 2
+    assert r.subject.population == "postmenopausal_osteoporosis"
+    d = r.to_json_dict()
+    assert d["population"] == "postmenopausal_osteoporosis" and set(d["outputs"]) == set(r.outputs)
+    assert r.summary()["peak_p1np"] > 0
+
+
+def test_cli_simulate_json(capsys):
+    from moasim.cli.main import main
+
+    code = main(["simulate", "--drug", "romosozumab", "--dose", "210 mg", "--every", "1 month", "--route", "sc", "--days", "90",
+                 "--population", "postmenopausal_osteoporosis", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code in (0, None)
+    assert out["units"]["bmd_lumbar_spine"] == "%" and len(out["time_days"]) == len(out["outputs"]["p1np"])
+
+
+def test_placebo_population_path_is_flat():
+    r = simulate(None, days=30, population="postmenopausal_osteoporosis")
+    assert np.max(np.abs(r.outputs["bmd_lumbar_spine"])) < 1e-12 and r.doses == ()
+
+
+def test_stop_washes_out_and_sequencing_with_denosumab_keeps_more_bone():
+    stop = [BoneRegimen(drug="romosozumab", dose="210 mg", every="1 month", count=12)]
+    seq = stop + [BoneRegimen(drug="denosumab", dose="60 mg", every="6 months", start=12 * MONTH)]
+    t = np.linspace(0, 24 * MONTH, 731)
+    a, b = run_bone(stop, t_out=t), run_bone(seq, t_out=t)
+    i12, i18 = np.searchsorted(t, 12 * MONTH), np.searchsorted(t, 18 * MONTH)
+    c = a.outputs["romosozumab_concentration"]
+    assert c[i18] < 1e-3 * c[:i12].max()  # washed out 6 months after the last dose
+    assert abs(a.outputs["p1np"][-1]) < 10 and abs(a.outputs["wnt_activity"][-1] - 1) < 0.1  # markers back near baseline
+    assert a.outputs["bmd_lumbar_spine"][-1] <= a.outputs["bmd_lumbar_spine"][i12] + 1e-9  # no further gain off drug
+    assert b.outputs["bmd_lumbar_spine"][-1] > a.outputs["bmd_lumbar_spine"][-1]  # antiresorptive follow-on adds bone
+    assert b.outputs["ctx"][i12:].min() < a.outputs["ctx"][i12:].min() - 30  # through RANKL neutralisation
+
+
+def test_fracture_link_matches_marshall_gradient():
+    bmd0 = 1.064 - 2.5 * 0.106  # NHANES young-female LS mean/SD at T = -2.5
+    expected = 2.3 ** (-(bmd0 * 0.10) / 0.142)
+    assert fracture_relative_risk(10.0, "vertebral") == pytest.approx(expected, rel=1e-12)
+    assert fracture_relative_risk(0.0, "hip") == 1.0
+    assert fracture_relative_risk(-5.0, "hip") > 1.0
+    r = simulate_bone("romosozumab", "210 mg", every="1 month", days=90)
+    assert np.all(np.diff(r.outputs["vertebral_fracture_rr"][10:]) <= 1e-12)  # falls while LS BMD rises
+
+
+@pytest.mark.parametrize("kw, err, match", [
+    (dict(drug="alendronate", dose="70 mg"), SpecError, "not in the bone model yet"),
+    (dict(drug="romosozumab"), DosingError, "dose"),
+    (dict(drug="romosozumab", dose="210 mL"), DosingError, "unit of dose"),
+    (dict(drug="romosozumab", dose="210 mg", route="oral"), DosingError, "route of romosozumab"),
+    (dict(drug="romosozumab", dose="210 mg", days=-1), SpecError, "days"),
+])
+def test_bad_input_is_refused_with_one_clear_line(kw, err, match):
+    with pytest.raises(err, match=match):
+        simulate_bone(**kw)
+
+
+def test_bone_subject_population_validation():
+    with pytest.raises(SpecError, match="population"):
+        BoneSubject(population="martian")
+    assert BoneSubject().female
+
+
+def test_sbml_export_reproduces_engine_trajectory():
+    import roadrunner
+
+    from moasim.library.bone import bone_sbml
+
+    rr = roadrunner.RoadRunner(bone_sbml())
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
+    rr.setValue("DEPOT_rsz", 210_000 * 0.81)  # one 210 mg SC dose at t = 0 (F = 0.81)
+    res = rr.simulate(0, 60, 61, ["time", "BMD_LS", "OCA"])
+    ref = run_bone([BoneRegimen(drug="romosozumab", dose="210 mg")], days=60)
+    assert np.allclose(100 * (res["BMD_LS"] - 1), ref.outputs["bmd_lumbar_spine"], atol=1e-5)
+    assert np.allclose(100 * (res["OCA"] - 1), ref.outputs["ctx"], atol=1e-4)
