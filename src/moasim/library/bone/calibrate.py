@@ -82,12 +82,14 @@ def _marker_loss(x, fixed):
 
 def calibrate(verbose: bool = True) -> dict[str, float]:
     """Run the three stages from the published/starting values; return the calibrated values."""
+    # Every stage passes ALL calibrated parameters (START, then the values fitted so far), so
+    # the result does not depend on the values currently written in the modules.
     start = dict(START)
     before = course_metrics(monthly_course(parameters=start)) if verbose else None
     # 1. PK
-    r1 = minimize(_pk_loss, np.log([start[k] for k in PK_NAMES]), args=({},), method="Nelder-Mead",
+    r1 = minimize(_pk_loss, np.log([start[k] for k in PK_NAMES]), args=(start,), method="Nelder-Mead",
                   options={"xatol": 1e-4, "fatol": 1e-10, "maxiter": 400})
-    fitted = dict(zip(PK_NAMES, np.exp(r1.x)))
+    fitted = {**start, **dict(zip(PK_NAMES, np.exp(r1.x)))}
     # 2. markers
     r2 = minimize(_marker_loss, np.log([start[k] for k in MARKER_NAMES]), args=(fitted,), method="Nelder-Mead",
                   options={"xatol": 1e-4, "fatol": 1e-8, "maxiter": 4000, "maxfev": 4000, "adaptive": True})
@@ -99,6 +101,7 @@ def calibrate(verbose: bool = True) -> dict[str, float]:
     if verbose:
         after = course_metrics(monthly_course(parameters=fitted))
         pk0, pk1 = pk_metrics(start), pk_metrics(fitted)
+        print("paste:", {k: float(f"{v:.5g}") for k, v in fitted.items()})
         print("parameter       start        calibrated")
         for k in fitted:
             print(f"{k:14s} {start[k]:12.5g} {fitted[k]:12.5g}")

@@ -44,9 +44,15 @@ signalling and resorption (CTX). The lining-cell pool drains under sustained act
 (LC -> KLC/(KLC + KACT*(WNT - 1))), so modelling-based formation wanes, while remodelling-
 based formation follows the now-lower resorption through TGF-beta coupling. Together:
 P1NP peaks within weeks, returns to baseline and falls below it with CTX (label: P1NP back
-at placebo by month 9, -15% at month 12; CTX -25%). After stopping, Wnt returns to 1,
-OPG falls, resorption overshoots and BMD is lost; an antiresorptive (denosumab:
-FDEN_rankl; bisphosphonate: KILL_bp) prevents this.
+at placebo by month 9, -15% at month 12; CTX -25%). After stopping, Wnt returns to ~1 and
+both cell populations return to baseline within ~2 months; resorption overshoots only a few
+percent, so the model keeps most of the BMD gained (LS ~ +10.9% a year after stopping 12
+months of 210 mg monthly). NOTE: published model predictions (Martin 2020; Eudy 2015 code)
+show rapid loss after stopping; the rebound mechanism that would produce it (e.g. OC
+precursor accumulation, osteocyte RANKL) is not in this model and off-treatment data were
+held out of calibration, so offset predictions of BMD are not trustworthy.
+An antiresorptive follow-on (denosumab: FDEN_rankl; bisphosphonate hook: KILL_bp) lowers
+resorption after romosozumab and adds BMD.
 
 Parameters and provenance (tags: R read in source, R-code read in public code, D derived,
 C calibrated (calibrate.py; target named), A modelling assumption)
