@@ -65,6 +65,12 @@ _ALL = ("bottom", "top", "ec50", "hill", "asymmetry")
 _LEVEL = 0.95
 
 
+def _exp(v: float) -> float:
+    """exp that overflows to inf instead of raising (degenerate fits, unbounded intervals)."""
+    with np.errstate(over="ignore"):
+        return float(np.exp(v))
+
+
 def _free_names(model: str) -> tuple[str, ...]:
     # internal kinds: '3pl' = 4PL with fixed bottom, '5pl0' = 5PL with fixed bottom
     return {"3pl": ("top", "ec50", "hill"), "4pl": ("bottom", "top", "ec50", "hill"), "5pl": _ALL,
@@ -243,7 +249,7 @@ def _lsq(theta0: np.ndarray, design: _Design, data: _Data, fixed: dict[int, floa
         warnings.simplefilter("ignore")
         try:
             res = optimize.least_squares(fun, full[free], jac=jac, method="trf", x_scale="jac",
-                                         xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
+                                         xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=600)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return expand(full[free]), np.inf, False
     rss = float(res.fun @ res.fun)
@@ -584,9 +590,9 @@ def _profile_interval(theta, rss, design, data, k: int, se_k: float, df: int, le
 
 
 def _external(q: np.ndarray, model: str) -> dict[str, float]:
-    est = {"bottom": q[0], "top": q[1], "ec50": math.exp(q[2]), "hill": q[3]}
+    est = {"bottom": q[0], "top": q[1], "ec50": _exp(q[2]), "hill": q[3]}
     if model.startswith("5pl"):
-        est["asymmetry"] = math.exp(q[4])
+        est["asymmetry"] = _exp(q[4])
     return {k: float(v) for k, v in est.items()}
 
 
@@ -614,10 +620,10 @@ def _curve_result(model, label, theta, rss, ok, design, data, g, cov_th, n, df, 
         ci[name] = ciw[name]
     # EC50: Wald on the log scale, profile likelihood for ci95
     se_ln = math.sqrt(max(float(Ag[2] @ cov_th @ Ag[2]), 0.0))
-    ciw["ec50"] = (math.exp(q[2] - tq * se_ln), math.exp(q[2] + tq * se_ln))
+    ciw["ec50"] = (_exp(q[2] - tq * se_ln), _exp(q[2] + tq * se_ln))
     if model.startswith("5pl"):
         se_ls = math.sqrt(max(float(Ag[4] @ cov_th @ Ag[4]), 0.0))
-        ci["asymmetry"] = ciw["asymmetry"] = (math.exp(q[4] - tq * se_ls), math.exp(q[4] + tq * se_ls))
+        ci["asymmetry"] = ciw["asymmetry"] = (_exp(q[4] - tq * se_ls), _exp(q[4] + tq * se_ls))
     ci["ec50"] = profile(g, se_ln) if profile is not None else ciw["ec50"]
     fitted = predict(est, x, model[:3])
     resid = np.sqrt(w) * (y - fitted)
@@ -648,6 +654,18 @@ def _flag_outliers(resid_g, design, data, theta, g, df, rss, alpha) -> np.ndarra
         r_ext = resid_g / np.sqrt(np.clip(s2_i, 1e-300, None) * (1 - h))
     crit = stats.t.ppf(1 - alpha / (2 * n), df - 1)
     return np.abs(r_ext) > crit
+
+
+def _check_estimates(theta, design: _Design, xs) -> None:
+    """FitError when the optimum is degenerate: non-finite, or an EC50 far outside the tested range."""
+    if not np.all(np.isfinite(theta)):
+        raise FitError(invalid_value("fit", "non-finite parameter estimates", "data a log-logistic curve can describe"))
+    for g, (Ag, bg) in enumerate(zip(design.A, design.base)):
+        q = bg + Ag @ theta
+        pos = xs[g][xs[g] > 0]
+        lo, hi = float(np.log(pos.min())), float(np.log(pos.max()))
+        if not lo - 30.0 <= q[2] <= hi + 30.0:
+            raise FitError(invalid_value("EC50", f"{_exp(q[2]):.3g}", "an estimate within 13 decades of the tested concentrations (the curve is not identifiable from these data)"))
 
 
 def _fit_groups(model, labels, xs, ys, ws, shared, ref, fixed_bottom, outlier_alpha, profile_ci=True):
@@ -695,6 +713,7 @@ def _fit_groups(model, labels, xs, ys, ws, shared, ref, fixed_bottom, outlier_al
         raise FitError(invalid_value("fit", "no convergence", "data a log-logistic curve can describe"))
     if model == "4pl":
         theta, rss, ok = _canonical(theta, rss, ok, design, data)
+    _check_estimates(theta, design, xs)
     df = n - P
     if df <= 0:
         raise FitError(invalid_value("residual degrees of freedom", df, "> 0"))
@@ -733,7 +752,7 @@ def fit_curve(concentration, response, *, model: str = "4pl", weights=None, bott
     _check_identifiable(x, len(_free_names(model)), label or "data")
     design, data, theta, rss, ok, cov_th, df = _fit_groups(model, [label], [x], [y], [w], (), 0, bottom, outlier_alpha)
     k_e = design.names.index("ec50")
-    prof = (lambda g, se: tuple(math.exp(v) for v in _profile_interval(theta, rss, design, data, k_e, se, df))) if profile else None
+    prof = (lambda g, se: tuple(_exp(v) for v in _profile_interval(theta, rss, design, data, k_e, se, df))) if profile else None
     return _curve_result(model, label, theta, rss, ok, design, data, 0, cov_th, data.n, df, w, x, y, w, outlier_alpha, prof)
 
 
@@ -859,11 +878,11 @@ def _fit_all(model, labels, xs, ys, ws, shared, ref, bottom, outlier_alpha, prof
     def prof(g, se):
         if "ec50" in shared:
             k = design.names.index("ec50")
-            return tuple(math.exp(v) for v in _profile_interval(theta, rss, design, data, k, se, df))
+            return tuple(_exp(v) for v in _profile_interval(theta, rss, design, data, k, se, df))
         # re-parameterise with group g as the EC50 reference, then profile its coordinate
         d2, _, th2, rss2, _, _, _ = _fit_groups(model, labels, xs, ys, ws, shared, g, bottom, None)
         k = d2.names.index(f"ec50[{g}]")
-        return tuple(math.exp(v) for v in _profile_interval(th2, rss2, d2, data, k, se, df))
+        return tuple(_exp(v) for v in _profile_interval(th2, rss2, d2, data, k, se, df))
 
     for g, (lab, x, y, w) in enumerate(zip(labels, xs, ys, ws)):
         curves[lab] = _curve_result(model, lab, theta, rss, ok, design, data, g, cov_th, data.n, df, w_cat, x, y, w,
@@ -886,9 +905,9 @@ def _relative_potency(model, labels, xs, ys, ws, ref, bottom, curves, profile):
         else:
             lo, hi = d - tq * se_d, d + tq * se_d
         # potency = ec50_ref / ec50_test = exp(-delta): the interval flips
-        out[lab] = RelativePotency(reference=labels[ref], test=lab, estimate=math.exp(-d), se_log=se_d,
-                                   ci95=(math.exp(-hi), math.exp(-lo)),
-                                   ci95_wald=(math.exp(-d - tq * se_d), math.exp(-d + tq * se_d)), ec50_ratio=math.exp(d))
+        out[lab] = RelativePotency(reference=labels[ref], test=lab, estimate=_exp(-d), se_log=se_d,
+                                   ci95=(_exp(-hi), _exp(-lo)),
+                                   ci95_wald=(_exp(-d - tq * se_d), _exp(-d + tq * se_d)), ec50_ratio=_exp(d))
     # parallelism: parallel model (shared shape) vs separate curves
     rss_sep = sum(c.rss for c in curves.values()) if curves and all(c.df == c.n - len(c.parameters) for c in curves.values()) else None
     if rss_sep is None:
