@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "moasim.cli._validate",
     "moasim.cli._export",
     "moasim.cli._assay",
+    "moasim.cli._invitro",
 )
 
 

@@ -119,16 +119,16 @@ _LIGANDS = (
          1.0, "assumption: full agonist at the TPO site (peptibody mimics TPO's receptor bridging)", "A",
          59000.0, "research/thrombopoiesis.md 3a: ~59 kDa peptibody", "R"),
     _lig("eltrombopag", "elt", TRANSMEMBRANE,
-         191.0, "nM", CAL_32D.format(v=13.4), "C",
+         3646.0, "nM", CAL_32D.format(v=13.4), "C",
          EFF_TM, EFF_TM_SRC, "A",
          442.5, "C25H22N4O4 free acid", "D"),
     _lig("hetrombopag", "het", TRANSMEMBRANE,
-         5.71, "nM", CAL_32D.format(v=0.4), "C",
+         108.8, "nM", CAL_32D.format(v=0.4), "C",
          EFF_TM, EFF_TM_SRC, "A",
          442.5, "assumed equal to eltrombopag (structural analogue, seed 004), as MW_het in pk/hetrombopag.py", "A"),
     _lig("avatrombopag", "ava", TRANSMEMBRANE,
-         47.0, "nM", "derived: Ba/F3-hMpl proliferation EC50 3.3 nM (Fukushima-Shintani 2009, R2) x the KA/EC50 ratio of the "
-         "32D-MPL calibration (over-expressing line assumed equivalent to 32D-MPL)", "D",
+         898.0, "nM", "derived: Ba/F3-hMpl proliferation EC50 3.3 nM (Fukushima-Shintani 2009, R2) x the KA/EC50 ratio of the "
+         "32D-MPL calibration, 272 (over-expressing line assumed equivalent to 32D-MPL)", "D",
          EFF_TM, EFF_TM_SRC, "A",
          649.6, "C29H34Cl2N6O3S2 free base", "D"),
 )
@@ -146,8 +146,8 @@ _CELLS = (
     ),
     CellParams(
         name="CD34+",
-        RT=Parameter(name="RT", value=1.62, unit="1", lower=0, tag="C",
-                     source="calibrated: ONE density ratio 32D-MPL/CD34+ = 6.2 reproduces both seed CD34+/32D-MPL EC50 ratios "
+        RT=Parameter(name="RT", value=1.8, unit="1", lower=0, tag="C",
+                     source="calibrated: ONE density ratio 32D-MPL/CD34+ = 5.6 (EC50 ratio 6.1 through dimerisation and signalling) reproduces both seed CD34+/32D-MPL EC50 ratios "
                             "(hetrombopag 5.8, eltrombopag 6.4; seeds 003/004, U in research doc: unconfirmed in the primary text)",
                      doc="c-Mpl per cell (thousands)"),
         doc="human cord-blood CD34+ cells (native c-Mpl expression) and their megakaryocytic progeny",
@@ -190,5 +190,5 @@ def in_vivo_mapping() -> dict[str, dict[str, object]]:
     for n, sfx in (("eltrombopag", "elt"), ("hetrombopag", "het"), ("avatrombopag", "ava")):
         out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KA_{sfx}"}
     out["FVIVO"] = {"value": 1168.0 * 13.4 / LIGANDS["eltrombopag"].KA.value, "unit": "1",
-                    "from": "FVIVO_old x EC50V_elt_old / KA_elt = 1168 x 13.4 / KA_elt (~1/unbound fraction)"}
+                    "from": "FVIVO_old x EC50V_elt_old / KA_elt = 1168 x 13.4 / KA_elt (keeps xS_elt unchanged; in-vivo total/receptor-site concentration ratio)"}
     return out

@@ -17,7 +17,7 @@ from ...model import Model, compose
 from .. import receptor_params as rp
 from ._network import PLOIDY, PROTEIN_TOTALS, differentiation_module, proliferation_module, receptor_module, signaling_module
 
-__all__ = ["culture_model", "ligand_free_state", "simulate_culture", "CultureResult", "ligand_concentrations", "MIN_PER_DAY"]
+__all__ = ["culture_model", "ligand_free_state", "simulate_culture", "ploidy_fractions", "CultureResult", "ligand_concentrations", "MIN_PER_DAY"]
 
 MIN_PER_DAY = 1440.0
 KINDS = ("proliferation", "differentiation")

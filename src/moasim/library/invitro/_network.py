@@ -10,13 +10,17 @@ Receptor (per cell; X = extracellular ligand T (TPO) or rom; S = transmembrane d
     L_X + R  <-> C_X            KON_X, KOFF_X = KA_X*KON_X        (site: cytokine-receptor domain)
     C_X + R  <-> D_X            KX, KRX                            (ligand bridges a second receptor)
     R (TM-bound, theta_S = L_S/(L_S + KA_S)) + R <-> DS_S   KX*theta_S, KRX    (TM site, rapid equilibrium)
+    L_X + DS_S -> D_X           2*KON      (TPO/romiplostim bind the free extracellular sites of a TM dimer)
     D_X, DS_S -> 2 RI           KINT       (internalisation of active dimers)
     RI -> R (KREC), RI -> 0 (KDEGI);   0 -> R (KSYN = KR0*RT), R -> 0 (KR0)     (turnover; 0 in closed tests)
     SIG = sum EFF_X*D_X + sum EFF_S*DS_S            (JAK2-activating dimers, thousand/cell)
 
 TPO and romiplostim share R's extracellular site (competitive); a transmembrane drug's
 occupancy theta_S does not depend on the extracellular site, so it does not displace
-TPO: it only forms its own dimers from free receptor (additive).
+TPO (additive): it forms its own dimers from free receptor, whose extracellular sites TPO
+can still bind. NOTE: the DS -> D_X conversion has no reverse path, so the binding scheme
+is not in detailed balance (acceptable here: internalisation already drives it out of
+equilibrium).
 
 Signalling (fractions of total; SOCS and DUSP are induced feedback proteins)::
 
@@ -120,7 +124,12 @@ def receptor_module(rt: Parameter) -> Module:
         assign[f"TH_{x}"] = f"L_{x}/(L_{x} + KA_{x})"
         dim = f"(KX*TH_{x}*R^2 - KRX*DS_{x})"
         r_terms.append(f"-2*{dim}")
-        rates[f"DS_{x}"] = (dim, f"-KINT*DS_{x}")
+        # the extracellular sites of a TM-stabilised dimer stay free: TPO/romiplostim binding converts it
+        # into their own bridged dimer (so a TM agonist does not hide receptors from TPO)
+        conv = [f"KON*L_{e.suffix}*2*DS_{x}" for e in ECD]
+        rates[f"DS_{x}"] = (dim, f"-KINT*DS_{x}", *(f"-{c}" for c in conv))
+        for e, c in zip(ECD, conv):
+            rates[f"D_{e.suffix}"] = rates[f"D_{e.suffix}"] + (c,)
         ri_terms.append(f"2*KINT*DS_{x}")
         sig.append(f"EFF_{x}*DS_{x}")
     rates["R"] = tuple(r_terms)
@@ -152,23 +161,23 @@ def signaling_module() -> Module:
     """JAK2/TYK2 -> STAT3/STAT5 (with nuclear shuttling), PI3K/AKT, MEK/ERK; SOCS and DUSP feedback."""
     params = (
         _pmin("KJ0", 0.002, "basal (ligand-independent) JAK2/TYK2 activation"),
-        _pmin("KJ", 2.0, "JAK2 activation per thousand active dimers per cell"),
-        _pmin("KTY", 1.0, "TYK2 activation per thousand active dimers per cell"),
+        _pmin("KJ", 1.46, "JAK2 activation per thousand active dimers per cell"),
+        _pmin("KTY", 0.73, "TYK2 activation per thousand active dimers per cell"),
         _pmin("KJD", 0.3, "JAK dephosphorylation (SHP-1)"),
         _pmin("KSOCS", 3.0, "SOCS-mediated JAK inhibition per unit SOCS"),
-        _pmin("K5", 2.0, "STAT5 phosphorylation by pJAK2"),
-        _pmin("K3", 1.0, "STAT3 phosphorylation by pJAK2 + pTYK2"),
+        _pmin("K5", 0.75, "STAT5 phosphorylation by pJAK2"),
+        _pmin("K3", 0.35, "STAT3 phosphorylation by pJAK2 + pTYK2"),
         _pmin("KIMP", 0.3, "nuclear import of phospho-STAT dimers"),
         _pmin("KDN", 0.08, "nuclear STAT dephosphorylation (TC45)"),
         _pmin("KEXP", 0.1, "nuclear export of unphosphorylated STAT"),
         _pmin("KDC", 0.05, "cytoplasmic STAT dephosphorylation"),
         _pmin("KP", 1.0, "PI3K activation by pJAK2 (Gab/p85 docking, lumped)"),
         _pmin("KPD", 0.3, "PI3K inactivation (PTEN/SHIP, lumped)"),
-        _pmin("KAK", 1.0, "AKT phosphorylation by active PI3K (PDK1/mTORC2 lumped)"),
+        _pmin("KAK", 0.83, "AKT phosphorylation by active PI3K (PDK1/mTORC2 lumped)"),
         _pmin("KAD", 0.15, "AKT dephosphorylation (PP2A/PHLPP)"),
         _pmin("KM", 2.0, "MEK phosphorylation by pJAK2 (Shc-Grb2-SOS-Ras-Raf lumped)"),
         _pmin("KMD", 0.4, "MEK dephosphorylation"),
-        _pmin("KE", 2.0, "ERK phosphorylation by pMEK"),
+        _pmin("KE", 0.5, "ERK phosphorylation by pMEK"),
         _pmin("KED", 0.2, "ERK dephosphorylation (constitutive phosphatases)"),
         _pmin("KDUSP", 1.0, "ERK dephosphorylation per unit induced DUSP"),
         _pmin("KSS", 0.02, "SOCS induction by nuclear pSTAT5"),
@@ -226,11 +235,11 @@ def signaling_module() -> Module:
 def _cell_params() -> tuple[Parameter, ...]:
     return (
         _p("KGMAX", 1.0, "1/day", "maximal net division rate with full c-Mpl signal (32D doubling ~17 h)"),
-        _p("KG50", 0.35, "1", "growth signal (STAT5-nuclear/ERK mean) at half-maximal division"),
-        _p("NG", 2.0, "1", "steepness of the division response"),
+        _p("KG50", 0.354, "1", "growth signal (STAT5-nuclear/ERK mean) at half-maximal division"),
+        _p("NG", 3.0, "1", "steepness of the division response"),
         _p("FN5", 1.0, "1", "nuclear pSTAT5 scale in the growth signal"),
         _p("KDTH", 0.8, "1/day", "apoptosis rate without survival signal (cytokine-deprived)"),
-        _p("KS50", 0.15, "1", "pAKT/AKT at half-maximal survival (AKT -> BCL-XL)"),
+        _p("KS50", 0.115, "1", "pAKT/AKT at half-maximal survival (AKT -> BCL-XL)"),
         _p("NS", 2.0, "1", "steepness of the survival response"),
     )
 
@@ -261,20 +270,21 @@ def differentiation_module() -> Module:
     params = _cell_params() + (
         _p("KDIFF", 0.6, "1/day", "maximal commitment of CD34+ progenitors to the MK lineage"),
         _p("K5D", 0.08, "1", "nuclear pSTAT5 at half-maximal MK commitment (JAK-STAT needed; Drachman 1997)"),
-        _p("KMIT", 0.9, "1/day", "maximal mitotic division of 2N MKs (ERK-driven)"),
-        _p("KEH", 0.45, "1", "pERK/ERK at half-maximal 2N MK mitosis (high threshold)"),
-        _p("KENDO", 0.7, "1/day", "maximal endomitosis rate 2N -> 4N"),
-        _p("PEN", 0.45, "1", "relative rate of each further endomitotic round"),
+        _p("KMIT", 0.6, "1/day", "maximal mitotic division of 2N MKs (ERK-driven)"),
+        _p("KEH", 0.3, "1", "pERK/ERK at half-maximal 2N MK mitosis (high threshold)"),
+        _p("KENDO", 0.2, "1/day", "maximal endomitosis rate 2N -> 4N"),
+        _p("PEN", 0.5, "1", "relative rate of each further endomitotic round"),
         _p("KEL", 0.01, "1", "pERK/ERK at half-maximal permissive effect on endomitosis (low threshold: ERK needed)"),
         _p("KAE", 0.2, "1", "pAKT/AKT at half-maximal mTOR-driven endomitosis (rapamycin blocks; Guerriero 2006)"),
         _p("KMAT", 0.12, "1/day", "CD42b acquisition (maturation) of MKs"),
         _p("KDMK", 0.08, "1/day", "apoptosis of MKs without survival signal"),
+        _p("FMTORI", 0.0, "1", "fractional mTOR inhibition (rapamycin experiments; 0 = none)", upper=1.0),
     )
     assign = dict(_cell_assign())
     assign.update({
         "DIFF": "KDIFF*pS5n^2/(K5D^2 + pS5n^2)",
         "MIT": "KMIT*pERK^4/(KEH^4 + pERK^4)",
-        "ENDO": "KENDO*(pERK/(KEL + pERK))*(pAKT/(KAE + pAKT))",
+        "ENDO": "KENDO*(1 - FMTORI)*(pERK/(KEL + pERK))*(pAKT/(KAE + pAKT))",
         "DMK": "KDMK*(1 - SURV)",
     })
     states = [State(name="P", unit="1", doc="CD34+/CD41- progenitors (relative to seeded)")]
