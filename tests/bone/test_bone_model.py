@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from moasim.engine._codegen import python_rhs
 from moasim.library.bone import BoneRegimen, build_bone_model, run_bone, simulate_bone
-from moasim.library.bone._metrics import MONTH, monthly_course, single_dose_pk
+from moasim.library.bone._metrics import MONTH, single_dose_pk
 from moasim.validate import load_targets
 
 SHARED = Path("/work/shared/reference/calibration_targets.yaml")
@@ -96,6 +96,7 @@ def checks():
     return {k: f(targets[k]) for k, f in {**_bone.CHECKS, **_bone.UNRESOLVED}.items()}
 
 
+@pytest.mark.reference
 @pytest.mark.parametrize("tid", [
     "romosozumab_single_210mg_cmax", "romosozumab_single_210mg_tmax", "romosozumab_p1np_peak", "romosozumab_p1np_month12",
     "romosozumab_ctx_nadir", "romosozumab_ctx_month12", "romosozumab_ls_bmd_12m_phase2",
@@ -107,12 +108,14 @@ def test_scalar_targets_within_published_tolerance(checks, tid):
     assert passed
 
 
+@pytest.mark.reference
 def test_monthly_troughs_within_label_range(checks):
     lo, hi = _published()["romosozumab_monthly_trough"]["value"]
     model, passed, _ = checks["romosozumab_monthly_trough"]
     assert passed and all(lo <= v <= hi for v in model.values()), model
 
 
+@pytest.mark.reference
 def test_japanese_phase2_hip_and_neck_pass_and_spine_conflict_is_real(checks):
     pub = _published()
     jp = pub["romosozumab_japanese_12m"]
@@ -152,3 +155,14 @@ def test_states_non_negative_and_ls_gain_monotone_in_dose(d1, d2):
     (y_lo, g_lo), (y_hi, g_hi) = _states_and_ls_gain(lo), _states_and_ls_gain(hi)
     assert y_lo.min() >= -1e-9 and y_hi.min() >= -1e-9
     assert g_hi >= g_lo - 1e-9, (lo, hi, g_lo, g_hi)
+
+
+# ----------------------------------------------------------------------------- calibration script
+@pytest.mark.slow
+def test_calibration_script_reproduces_the_values_in_the_modules():
+    from moasim.library.bone import calibrate, remodeling, stein2018_romosozumab
+
+    fitted = calibrate.calibrate(verbose=False)
+    written = {**remodeling.CALIBRATED, "KA_rsz": stein2018_romosozumab.KA_CALIBRATED, "CL_rsz": stein2018_romosozumab.CL_CALIBRATED}
+    for k, v in fitted.items():
+        assert v == pytest.approx(written[k], rel=2e-4, abs=1e-9), k
