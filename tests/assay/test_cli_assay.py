@@ -68,3 +68,13 @@ def test_fit_dose_response_bad_input_one_line_exit_2(tmp_path, capsys, content, 
     err = capsys.readouterr().err
     assert err.startswith("moasim: error: ") and err.count("\n") == 1
     assert not png.exists()
+
+
+def test_fit_dose_response_compare_models(tmp_path, capsys):
+    f = tmp_path / "dr.csv"
+    _write_dr(f)
+    assert main(["fit", "dose-response", str(f), "--group", "compound", "--compare", "5pl", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    mc = obj["model_comparison"]["eltrombopag"]
+    assert mc["reduced"] == "4pl" and mc["full"] == "5pl" and mc["df_num"] == 1
+    assert main(["fit", "dose-response", str(f), "--compare", "4pl"]) == 2

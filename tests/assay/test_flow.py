@@ -319,3 +319,45 @@ def test_cli_flow_human_and_errors(tmp_path, capsys):
     assert err.startswith("moasim: error:") and err.count("\n") == 1
     assert main(["flow", str(f), "--threshold", "CD99=5"]) == 2
     assert main(["flow", str(f), "--threshold", "CD41"]) == 2
+
+
+GATINGML = """<?xml version="1.0" encoding="UTF-8"?>
+<gating:Gating-ML xmlns:gating="http://www.isac-net.org/std/Gating-ML/v2.0/gating"
+                  xmlns:data-type="http://www.isac-net.org/std/Gating-ML/v2.0/datatypes">
+  <gating:PolygonGate gating:id="mk" gating:parent_id="cd41pos">
+    <gating:dimension><data-type:fcs-dimension data-type:name="FL1-A"/></gating:dimension>
+    <gating:dimension><data-type:fcs-dimension data-type:name="FL2-A"/></gating:dimension>
+    <gating:vertex><gating:coordinate data-type:value="1500"/><gating:coordinate data-type:value="1500"/></gating:vertex>
+    <gating:vertex><gating:coordinate data-type:value="5500"/><gating:coordinate data-type:value="1500"/></gating:vertex>
+    <gating:vertex><gating:coordinate data-type:value="5500"/><gating:coordinate data-type:value="5500"/></gating:vertex>
+    <gating:vertex><gating:coordinate data-type:value="1500"/><gating:coordinate data-type:value="5500"/></gating:vertex>
+  </gating:PolygonGate>
+  <gating:RectangleGate gating:id="cd41pos">
+    <gating:dimension gating:min="1000"><data-type:fcs-dimension data-type:name="FL1-A"/></gating:dimension>
+  </gating:RectangleGate>
+</gating:Gating-ML>
+"""
+
+
+def test_gatingml_rectangle_and_polygon(tmp_path, capsys):
+    from moasim.assay.flow import read_gatingml
+
+    rng = np.random.default_rng(6)
+    ev, n = _known_events(rng)
+    f = tmp_path / "mk.fcs"
+    write_fcs_independent(f, ev[:-2], ["FL1-A", "FL2-A", "FL3-A"], ["CD41", "CD42b", "PI"])
+    xml = tmp_path / "gates.xml"
+    xml.write_text(GATINGML)
+    strat = read_gatingml(xml)
+    assert [g.name for g in strat.gates] == ["cd41pos", "mk"]
+    r = apply_gates(read_fcs(f), strat)
+    assert r.counts["cd41pos"] == n["++"] + n["+-"] and r.counts["mk"] == n["++"]
+    assert main(["flow", str(f), "--gates", str(xml), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gates"]["populations"]["mk"]["count"] == n["++"]
+    bad = tmp_path / "bad.xml"
+    bad.write_text(GATINGML.replace("RectangleGate", "EllipsoidGate"))
+    with pytest.raises(SpecError):
+        read_gatingml(bad)
+    bad.write_text("<not-xml")
+    with pytest.raises(DataError):
+        read_gatingml(bad)

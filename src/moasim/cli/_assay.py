@@ -29,12 +29,29 @@ def _run_dose_response(args) -> int:
         weights=args.weights, shared=shared, reference=args.reference, fix_bottom=args.fix_bottom,
         exclude_outliers=args.exclude_outliers,
     )
+    comparisons = {}
+    if args.compare:
+        from ..assay import compare_models
+
+        other = fit_dose_response(
+            data, concentration=args.concentration, response=args.response, group=args.group, model=args.compare,
+            weights=args.weights, reference=args.reference, fix_bottom=args.fix_bottom, profile=False,
+        )
+        for g, c in res.groups.items():
+            o = other.groups[g]
+            reduced, full = (c, o) if len(c.parameters) < len(o.parameters) else (o, c)
+            if len(reduced.parameters) == len(full.parameters):
+                raise SpecError(invalid_value("--compare", args.compare, "a model nested with --model (3pl < 4pl < 5pl)"))
+            comparisons[g] = compare_models(reduced, full)
     if args.plot:
         write_atomic(args.plot, lambda tmp: plot_dose_response(res, tmp, unit=args.unit or ""))
     if args.out:
         write_atomic(args.out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
     if args.json:
-        print_json(res.to_dict())
+        obj = res.to_dict()
+        if comparisons:
+            obj["model_comparison"] = {g: c.to_dict() for g, c in comparisons.items()}
+        print_json(obj)
         return 0
     unit = f" {args.unit}" if args.unit else ""
     for g, c in res.groups.items():
@@ -47,6 +64,9 @@ def _run_dose_response(args) -> int:
     for g, rp in res.relative_potency.items():
         print(f"relative potency {g} vs {rp.reference} (EC50_ref/EC50_test, parallel model): {_fmt(rp.estimate)} "
               f"[{_fmt(rp.ci95[0])}, {_fmt(rp.ci95[1])}]")
+    for g, c in comparisons.items():
+        print(f"model comparison, group {g}: {c.reduced} vs {c.full}: F({c.df_num},{c.df_den}) = {_fmt(c.f_statistic)}, "
+              f"p = {_fmt(c.p_value)}; AIC {_fmt(c.aic_reduced)} vs {_fmt(c.aic_full)} (prefers {c.preferred_by_aic})")
     if res.parallelism is not None:
         p = res.parallelism
         print(f"parallelism F-test (shared shape vs separate curves): F({p.df_num},{p.df_den}) = {_fmt(p.f_statistic)}, p = {_fmt(p.p_value)}")
@@ -67,6 +87,7 @@ def _register_fit(sub) -> None:
     d.add_argument("--reference", default=None, metavar="GROUP", help="reference group for relative potency (default: first)")
     d.add_argument("--fix-bottom", type=float, default=None, metavar="VALUE", help="hold the bottom plateau at VALUE")
     d.add_argument("--exclude-outliers", action="store_true", help="refit without flagged outliers")
+    d.add_argument("--compare", default=None, metavar="MODEL", help="also fit MODEL (nested: 3pl < 4pl < 5pl): F-test and AIC")
     d.add_argument("--plate-map", default=None, metavar="MAP.csv", help="FILE is a 96/384-well grid; MAP has well + columns")
     d.add_argument("--unit", default=None, help="concentration unit for labels (e.g. nM)")
     d.add_argument("--plot", default=None, metavar="FILE.png", help="write curves with data")
@@ -107,7 +128,11 @@ def _load_gates(path: str):
     from ..errors import DataError
 
     if not os.path.isfile(path):
-        raise DataError(invalid_value("gates file", path, "an existing JSON or YAML file"))
+        raise DataError(invalid_value("gates file", path, "an existing JSON, YAML or Gating-ML (.xml) file"))
+    if path.lower().endswith(".xml"):
+        from ..assay.flow import read_gatingml
+
+        return read_gatingml(path)
     try:
         with open(path, encoding="utf-8") as fh:
             obj = json.load(fh) if path.lower().endswith(".json") else yaml.safe_load(fh)
@@ -173,7 +198,7 @@ def _run_flow(args) -> int:
 def _register_flow(sub) -> None:
     p = sub.add_parser("flow", help="flow cytometry: FCS events, gates, CD41/CD61/CD42b positivity, PI ploidy")
     p.add_argument("file", metavar="FILE.fcs")
-    p.add_argument("--gates", default=None, metavar="GATES.yaml", help="gating strategy (JSON/YAML: rectangle, polygon, quadrant)")
+    p.add_argument("--gates", default=None, metavar="GATES.yaml", help="gating strategy: JSON/YAML (rectangle, polygon, quadrant) or Gating-ML 2.0 .xml")
     p.add_argument("--compensate", action="store_true", help="apply the file's $SPILLOVER matrix")
     p.add_argument("--transform", default="none", choices=("none", "logicle", "arcsinh"), help="transform before gating")
     p.add_argument("--transform-channels", default=None, metavar="CH1,CH2", help="channels to transform (default: thresholded markers)")
