@@ -1,0 +1,729 @@
+"""Batched population engine: many subjects of one model integrated at once.
+
+Each subject is integrated by its own adaptive Rosenbrock method (RODAS4: order 4(3),
+6 stages, L-stable and stiffly accurate, Hairer & Wanner, *Solving ODEs II*, sec. IV.7)
+with an analytic Jacobian; the subjects of a population run in parallel threads
+(numba ``prange``). The right-hand side, the Jacobian (chain rule through the model's
+algebraic assignments) and the time derivative are generated from the model's equation
+text with sympy, like the other engines' code (:mod:`._codegen`), and compiled once per
+model structure with numba; the compiled module is cached on disk (``MOASIM_CACHE_DIR``,
+default ``~/.cache/moasim``).
+
+All subjects share the event times (a common visit/dose schedule). At each event time
+the caller's ``decide(t, outputs)`` sees the pre-event outputs of every subject (the
+NONMEM convention of :func:`moasim.engine.run_schedule`: an observation at an event time
+is taken before the event) and returns per-subject increments to states. The
+integration restarts at every event time, so dose discontinuities are never stepped over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import sympy
+from sympy.printing.numpy import NumPyPrinter
+
+from ..errors import SolverError, SpecError, invalid_value, unknown_name
+from ..model import Model
+from ._codegen import _MathPrinter, parse
+
+__all__ = ["BatchedEngine", "run_batched", "BatchedResult"]
+
+Decide = Callable[[float, dict[str, np.ndarray]], Mapping[str, np.ndarray] | None]
+
+# RODAS4 in the form G*K_i = f(t + alpha_i h, y + sum_j A_ij K_j) + sum_j (C_ij/h) K_j + h*gamma_i*df/dt,
+# G = I/(h*gamma) - J; y_new = y + sum_j M_j K_j; error estimate K_6 (Hairer & Wanner; coefficients
+# as in Hairer's rodas.f, also used by KPP).
+_A = (
+    (),
+    (1.544,),
+    (0.9466785280815826, 0.2557011698983284),
+    (3.314825187068521, 2.896124015972201, 0.9986419139977817),
+    (1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895),
+    (1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0),
+)
+_C = (
+    (),
+    (-5.6688,),
+    (-2.430093356833875, -0.2063599157091915),
+    (-0.1073529058151375, -9.594562251023355, -20.47028614809616),
+    (7.496443313967647, -10.24680431464352, -33.99990352819905, 11.7089089320616),
+    (8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054),
+)
+_ALPHA = (0.0, 0.386, 0.21, 0.63, 1.0, 1.0)
+_GAMMA_I = (0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0)
+_GAMMA = 0.25
+
+# Version of the generated code: part of the cache key.
+_CODE_VERSION = "1"
+
+_SOLVER_TEMPLATE = '''
+_A = {A!r}
+_C = {C!r}
+_ALPHA = {ALPHA!r}
+_GAMMA_I = {GAMMA_I!r}
+_GAMMA = {GAMMA!r}
+_NONAUTONOMOUS = {NONAUTO!r}
+
+
+@numba.njit(cache=True)
+def _wnorm(v, y, ynew, rtol, atol):
+    s = 0.0
+    n = v.shape[0]
+    for k in range(n):
+        sc = atol + rtol * max(abs(y[k]), abs(ynew[k]))
+        e = v[k] / sc
+        s += e * e
+    return math.sqrt(s / n)
+
+
+@numba.njit(cache=True)
+def _lu(G, piv):
+    n = G.shape[0]
+    for k in range(n):
+        m = k
+        big = abs(G[k, k])
+        for r in range(k + 1, n):
+            if abs(G[r, k]) > big:
+                big = abs(G[r, k])
+                m = r
+        piv[k] = m
+        if big == 0.0 or not math.isfinite(big):
+            return False
+        if m != k:
+            for c in range(n):
+                tmp = G[k, c]
+                G[k, c] = G[m, c]
+                G[m, c] = tmp
+        inv = 1.0 / G[k, k]
+        for r in range(k + 1, n):
+            l = G[r, k] * inv
+            if l != 0.0:
+                G[r, k] = l
+                for c in range(k + 1, n):
+                    G[r, c] -= l * G[k, c]
+            else:
+                G[r, k] = 0.0
+    return True
+
+
+@numba.njit(cache=True)
+def _lusolve(G, piv, b):
+    n = G.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            tmp = b[k]
+            b[k] = b[m]
+            b[m] = tmp
+        bk = b[k]
+        if bk != 0.0:
+            for r in range(k + 1, n):
+                b[r] -= G[r, k] * bk
+    for k in range(n - 1, -1, -1):
+        s = b[k]
+        for c in range(k + 1, n):
+            s -= G[k, c] * b[c]
+        b[k] = s / G[k, k]
+
+
+@numba.njit(cache=True)
+def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
+    """Integrate one subject from t0 to t1 (y in place); write states at tobs (in (t0, t1]) to out.
+
+    Returns 0 on success, 1 if max_steps was reached, 2 if the step size underflowed.
+    stats: [steps, rejected, rhs evaluations] (accumulated).
+    """
+    n = N_STATES
+    J = np.empty((n, n))
+    G = np.empty((n, n))
+    piv = np.empty(n, np.int64)
+    k0 = np.empty(n)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    k5 = np.empty(n)
+    f0 = np.empty(n)
+    fi = np.empty(n)
+    yi = np.empty(n)
+    ynew = np.empty(n)
+    dfdt = np.zeros(n)
+    g = np.empty(NNZ_LU)
+    nobs = tobs.shape[0]
+    kobs = 0
+    t = t0
+    span = t1 - t0
+    if span <= 0.0:
+        for k in range(nobs):
+            out[k, :] = y
+        return 0
+    nfev = 0
+    steps = 0
+    nrej = 0
+    rhs(t, y, p, f0)
+    nfev += 1
+    # initial step (Hairer & Wanner, Solving ODEs I, II.4)
+    d0 = 0.0
+    d1 = 0.0
+    for k in range(n):
+        sc = atol + rtol * abs(y[k])
+        d0 += (y[k] / sc) ** 2
+        d1 += (f0[k] / sc) ** 2
+    d0 = math.sqrt(d0 / n)
+    d1 = math.sqrt(d1 / n)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, span)
+    for k in range(n):
+        yi[k] = y[k] + h0 * f0[k]
+    rhs(t + h0, yi, p, fi)
+    nfev += 1
+    d2 = 0.0
+    for k in range(n):
+        sc = atol + rtol * abs(y[k])
+        d2 += ((fi[k] - f0[k]) / sc) ** 2
+    d2 = math.sqrt(d2 / n) / h0
+    dm = max(d1, d2)
+    if dm <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / dm) ** 0.2
+    h = min(100.0 * h0, h1, hmax)
+
+    need_jac = True
+    last_rejected = False
+    hmin_rel = 1e-14
+    while True:
+        target = tobs[kobs] if kobs < nobs else t1
+        if target > t1:
+            target = t1
+        hit = False
+        h_wanted = h
+        if t + 1.05 * h >= target:
+            h = target - t
+            hit = True
+        if h <= hmin_rel * max(abs(t), 1.0):
+            if not hit:
+                stats[0] += steps
+                stats[1] += nrej
+                stats[2] += nfev
+                return 2
+            # already at the target (coinciding or nearly coinciding times)
+            t = target
+            while kobs < nobs and tobs[kobs] <= t:
+                out[kobs, :] = y
+                kobs += 1
+            if t >= t1:
+                while kobs < nobs:
+                    out[kobs, :] = y
+                    kobs += 1
+                stats[0] += steps
+                stats[1] += nrej
+                stats[2] += nfev
+                return 0
+            h = h_wanted
+            continue
+        if steps >= max_steps:
+            stats[0] += steps
+            stats[1] += nrej
+            stats[2] += nfev
+            return 1
+        steps += 1
+        if need_jac:
+            jac(t, y, p, J)
+            if _NONAUTONOMOUS:
+                dtime(t, y, p, dfdt)
+            need_jac = False
+        fac = 1.0 / (h * _GAMMA)
+        sparse = lu_sparse(J, fac, g)
+        ok = sparse
+        if not sparse:  # a small pivot in the fixed order: dense LU with partial pivoting
+            for r in range(n):
+                for c in range(n):
+                    G[r, c] = -J[r, c]
+                G[r, r] += fac
+            ok = _lu(G, piv)
+        err = 1e10
+        if ok:
+{STAGES}
+            if not math.isfinite(err):
+                err = 1e10
+        if err <= 1.0:
+            t = target if hit else t + h
+            for k in range(n):
+                y[k] = ynew[k]
+            rhs(t, y, p, f0)
+            nfev += 1
+            need_jac = True
+            fac = min(6.0, max(0.2, 0.9 * err ** -0.25)) if err > 0.0 else 6.0
+            hnew = h * fac
+            if last_rejected:
+                hnew = min(hnew, h)
+            if hit:
+                hnew = max(hnew, min(h_wanted, h_wanted * fac)) if not last_rejected else hnew
+            last_rejected = False
+            h = min(hnew, hmax)
+            if hit:
+                if kobs < nobs and tobs[kobs] <= t:
+                    out[kobs, :] = y
+                    kobs += 1
+                    while kobs < nobs and tobs[kobs] <= t:
+                        out[kobs, :] = y
+                        kobs += 1
+                if t >= t1:
+                    while kobs < nobs:
+                        out[kobs, :] = y
+                        kobs += 1
+                    stats[0] += steps
+                    stats[1] += nrej
+                    stats[2] += nfev
+                    return 0
+        else:
+            nrej += 1
+            fac = max(0.1, 0.9 * err ** -0.25) if err < 1e10 else 0.1
+            h = h * min(fac, 0.9)
+            last_rejected = True
+
+
+@numba.njit(cache=True, nogil=True)
+def integrate(Y, P, t0, t1, tobs, OUT, rtol, atol, max_steps, hmax, status, stats):
+    """Subjects (rows) from t0 to t1 (Y in place); OUT[i, k] = state of subject i at tobs[k]. Releases the GIL."""
+    N = Y.shape[0]
+    for i in range(N):
+        if status[i] == 0:
+            status[i] = _segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i])
+'''
+
+
+def _stages_source(nonautonomous: bool) -> str:
+    """The six RODAS4 stages, unrolled, with the coefficients as literals (inside ``if ok:``)."""
+    ind = " " * 12
+    out = [ind + "hinv = 1.0 / h"]
+    for s in range(6):
+        src = "f0"
+        if s > 0:
+            comb = "".join(f" + {_A[s][j]!r} * k{j}[k]" for j in range(s) if _A[s][j] != 0.0)
+            out += [ind + "for k in range(n):", ind + f"    yi[k] = y[k]{comb}",
+                    ind + f"rhs(t + {_ALPHA[s]!r} * h, yi, p, fi)", ind + "nfev += 1"]
+            src = "fi"
+        comb = "".join(f" + ({_C[s][j]!r} * hinv) * k{j}[k]" for j in range(s) if _C[s][j] != 0.0)
+        if nonautonomous and _GAMMA_I[s] != 0.0:
+            comb += f" + ({_GAMMA_I[s]!r} * h) * dfdt[k]"
+        out += [ind + "for k in range(n):", ind + f"    k{s}[k] = {src}[k]{comb}",
+                ind + "if sparse:", ind + f"    solve_sparse(g, k{s})", ind + "else:",
+                ind + f"    _lusolve(G, piv, k{s})"]
+    comb = "".join(f" + {_A[4][j]!r} * k{j}[k]" for j in range(4))
+    out += [ind + "for k in range(n):", ind + f"    ynew[k] = y[k]{comb} + k4[k] + k5[k]",
+            ind + "err = _wnorm(k5, y, ynew, rtol, atol)"]
+    return "\n".join(out)
+
+
+def _pad(rows) -> tuple:
+    """6x6 lower-triangular coefficients as a homogeneous tuple (numba indexes it at run time)."""
+    return tuple(tuple(float(v) for v in r) + (0.0,) * (6 - len(r)) for r in rows)
+
+
+def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
+    """Straight-line LU (no pivoting, fixed order) of G = fac*I - J on J's sparsity, and its solve.
+
+    ``lu_sparse(J, fac, g)`` returns False when a pivot is small relative to its row of
+    G (then the caller uses dense LU with partial pivoting). The factors are stored in
+    the flat array ``g``; diagonal entries hold the reciprocal pivots.
+    """
+    pat = set(nz) | {(i, i) for i in range(n)}
+    orig = set(pat)
+    for k in range(n):  # symbolic fill-in
+        rows = [i for i in range(k + 1, n) if (i, k) in pat]
+        cols = [j for j in range(k + 1, n) if (k, j) in pat]
+        for i in rows:
+            for j in cols:
+                pat.add((i, j))
+    idx = {ij: m for m, ij in enumerate(sorted(pat))}
+    out = [f"NNZ_LU = {len(idx)}", "", "", "@numba.njit(cache=True)", "def lu_sparse(J, fac, g):"]
+    for i in range(n):
+        entries = []
+        for j in range(n):
+            if (i, j) not in pat:
+                continue
+            m = idx[(i, j)]
+            if i == j:
+                out.append(f"    g[{m}] = fac - J[{i}, {i}]")
+            elif (i, j) in orig:
+                out.append(f"    g[{m}] = -J[{i}, {j}]")
+            else:
+                out.append(f"    g[{m}] = 0.0")
+                continue
+            entries.append(f"abs(g[{m}])")
+        out.append(f"    s{i} = " + (f"max({', '.join(entries)})" if len(entries) > 1 else entries[0]))
+    for k in range(n):
+        kk = idx[(k, k)]
+        out.append(f"    d = g[{kk}]")
+        out.append(f"    if not (abs(d) > 1e-10 * s{k}):")
+        out.append("        return False")
+        out.append(f"    d = 1.0 / d")
+        out.append(f"    g[{kk}] = d")
+        cols = [j for j in range(k + 1, n) if (k, j) in pat]
+        for i in range(k + 1, n):
+            if (i, k) not in pat:
+                continue
+            out.append(f"    l = g[{idx[(i, k)]}] * d")
+            out.append(f"    g[{idx[(i, k)]}] = l")
+            for j in cols:
+                out.append(f"    g[{idx[(i, j)]}] -= l * g[{idx[(k, j)]}]")
+    out.append("    return True")
+    out += ["", "", "@numba.njit(cache=True)", "def solve_sparse(g, b):"]
+    for i in range(n):
+        terms = [f" - g[{idx[(i, k)]}] * b[{k}]" for k in range(i) if (i, k) in pat]
+        if terms:
+            out.append(f"    b[{i}] = b[{i}]" + "".join(terms))
+    for i in range(n - 1, -1, -1):
+        terms = [f" - g[{idx[(i, j)]}] * b[{j}]" for j in range(i + 1, n) if (i, j) in pat]
+        out.append(f"    b[{i}] = (b[{i}]" + "".join(terms) + f") * g[{idx[(i, i)]}]")
+    return out
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("MOASIM_CACHE_DIR")
+    cands = [Path(env)] if env else []
+    cands += [Path.home() / ".cache" / "moasim", Path(tempfile.gettempdir()) / "moasim-cache"]
+    for c in cands:
+        try:
+            d = c / "batched"
+            d.mkdir(parents=True, exist_ok=True)
+            probe = d / f".probe{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+            return d
+        except OSError:
+            continue
+    raise SolverError("No writable cache directory for the batched engine (set MOASIM_CACHE_DIR).")
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _names(model: Model) -> tuple[str, ...]:
+    return (*model.parameter_names, *model.state_names, *model.assignments, "time")
+
+
+def _kernel_source(model: Model) -> str:
+    """numba source: rhs, jac (chain rule through the assignments), dtime and the solver."""
+    names = _names(model)
+    pr = _MathPrinter()
+    states = model.state_names
+    ssym = [sympy.Symbol(s) for s in states]
+    tsym = sympy.Symbol("time")
+    assign = {a: parse(e, names) for a, e in model.assignments.items()}
+    rates = [parse(model.rates[s], names) for s in states]
+    asym = {a: sympy.Symbol(a) for a in assign}
+
+    head = ["    " + f"{s} = y[{i}]" for i, s in enumerate(states)]
+    head += ["    " + f"{n} = p[{i}]" for i, n in enumerate(model.parameter_names)]
+    head_assign = ["    " + f"{a} = {pr.doprint(e)}" for a, e in assign.items()]
+
+    # forward-mode derivatives of the assignments w.r.t. states (index j) and time ("t")
+    dlines: list[str] = []
+    dA: dict[str, dict[object, sympy.Symbol]] = {}
+    variables = [(j, s) for j, s in enumerate(ssym)] + [("t", tsym)]
+    for a, e in assign.items():
+        dA[a] = {}
+        used = [b for b in assign if asym[b] in e.free_symbols]
+        for key, var in variables:
+            terms = []
+            direct = sympy.diff(e, var)
+            if direct != 0:
+                terms.append(direct)
+            for b in used:
+                if key in dA[b]:
+                    db = sympy.diff(e, asym[b])
+                    if db != 0:
+                        terms.append(db * dA[b][key])
+            if terms:
+                sym = sympy.Symbol(f"_d_{a}_{key}")
+                dA[a][key] = sym
+                dlines.append("    " + f"{sym} = {pr.doprint(sympy.Add(*terms))}")
+
+    def total(expr, key, var):
+        terms = []
+        direct = sympy.diff(expr, var)
+        if direct != 0:
+            terms.append(direct)
+        for a in assign:
+            if asym[a] in expr.free_symbols and key in dA[a]:
+                da = sympy.diff(expr, asym[a])
+                if da != 0:
+                    terms.append(da * dA[a][key])
+        return sympy.Add(*terms) if terms else sympy.Integer(0)
+
+    uses_time = any(tsym in e.free_symbols for e in (*assign.values(), *rates))
+
+    lines = ["import math", "import numpy as np", "import numba", "", f"N_STATES = {len(states)}", ""]
+    lines += ["@numba.njit(cache=True)", "def rhs(time, y, p, out):", *head, *head_assign]
+    lines += ["    " + f"out[{i}] = {pr.doprint(r)}" for i, r in enumerate(rates)]
+    lines += ["", "", "@numba.njit(cache=True)", "def jac(time, y, p, J):", *head, *head_assign, *dlines]
+    lines.append("    J[:, :] = 0.0")
+    nz: set[tuple[int, int]] = set()
+    for i, r in enumerate(rates):
+        for j, s in enumerate(ssym):
+            d = total(r, j, s)
+            if d != 0:
+                nz.add((i, j))
+                lines.append("    " + f"J[{i}, {j}] = {pr.doprint(d)}")
+    lines += ["", "", *_sparse_lu_source(len(states), nz)]
+    lines += ["", "", "@numba.njit(cache=True)", "def dtime(time, y, p, out):", *head, *head_assign, *dlines]
+    for i, r in enumerate(rates):
+        lines.append("    " + f"out[{i}] = {pr.doprint(total(r, 't', tsym)) if uses_time else '0.0'}")
+    lines.append(
+        _SOLVER_TEMPLATE.format(STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time)
+    )
+    return "\n".join(lines)
+
+
+_KERNELS: dict[str, object] = {}
+
+
+def _kernel(model: Model):
+    """The compiled module for this model structure (generated file imported from the cache dir)."""
+    if model.structure_key in _KERNELS:
+        return _KERNELS[model.structure_key]
+    try:
+        import numba
+    except ImportError as exc:  # pragma: no cover - numba is a dependency
+        raise SolverError("The batched engine needs numba (pip install numba).") from exc
+    src = _kernel_source(model)
+    key = hashlib.sha1((src + _CODE_VERSION + numba.__version__).encode()).hexdigest()[:20]
+    path = _cache_dir() / f"moasim_batched_{key}.py"
+    if not path.exists() or path.read_text() != src:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"moasim_batched_{key}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # numba's cache finds the module by name
+    spec.loader.exec_module(mod)
+    _KERNELS[model.structure_key] = mod
+    return mod
+
+
+def _outputs_source(model: Model, wanted: Sequence[str]) -> str:
+    names = _names(model)
+    pr = NumPyPrinter()
+    lines = ["def outputs(time, _Y, _P):", "    _n = _Y.shape[0]"]
+    lines += [f"    {s} = _Y[:, {i}]" for i, s in enumerate(model.state_names)]
+    lines += [f"    {n} = _P[:, {i}]" for i, n in enumerate(model.parameter_names)]
+    lines += [f"    {a} = {pr.doprint(parse(e, names))}" for a, e in model.assignments.items()]
+    items = []
+    for o in wanted:
+        expr = model.outputs[o].expr if o in model.outputs else o
+        items.append(f"{o!r}: numpy.zeros(_n) + ({pr.doprint(parse(expr, names))})")
+    lines.append("    return {" + ", ".join(items) + "}")
+    return "\n".join(lines)
+
+
+_OUTPUTS: dict[tuple[str, tuple[str, ...]], object] = {}
+
+
+def batched_outputs(model: Model, names: Sequence[str] | None = None):
+    """A function ``f(time, Y, P) -> dict`` of outputs over subjects (Y: (N, n_states), P: (N, n_params)).
+
+    Default names: every output, then every assignment, then every state (an output
+    shadows a state of the same name).
+    """
+    if names is None:
+        wanted = list(model.outputs)
+        wanted += [a for a in model.assignments if a not in wanted]
+        wanted += [s for s in model.state_names if s not in wanted]
+    else:
+        wanted = list(names)
+    key = (model.structure_key, tuple(wanted))
+    if key not in _OUTPUTS:
+        ns: dict = {"numpy": np}
+        exec(compile(_outputs_source(model, wanted), f"<moasim batched outputs {model.name}>", "exec"), ns)
+        _OUTPUTS[key] = ns["outputs"]
+    return _OUTPUTS[key]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchedResult:
+    """States of every subject at the output times, and solver statistics."""
+
+    time: np.ndarray  # (T,)
+    states: np.ndarray  # (N, T, n_states)
+    state_names: tuple[str, ...]
+    steps: np.ndarray  # (N,) accepted + rejected steps
+    rejected: np.ndarray  # (N,)
+    rhs_evaluations: np.ndarray  # (N,)
+
+    def state(self, name: str) -> np.ndarray:
+        """(N, T) trajectory of one state."""
+        return self.states[:, :, self.state_names.index(name)]
+
+
+class BatchedEngine:
+    """Integrates a population of one model: RODAS4 per subject, subjects in parallel threads.
+
+    Parameters
+    ----------
+    rtol, atol : float
+        Relative and absolute tolerance (absolute in each state's canonical unit); the
+        local error of each step, in the weighted RMS norm, is kept below 1.
+    threads : int, optional
+        Threads over subjects (default: the CPUs this process may use). The compiled
+        kernel releases the GIL, so plain Python threads run it in parallel.
+    chunk_size : int
+        Most subjects per task handed to a thread (load balance; memory is O(N)).
+    max_steps : int
+        Step limit per subject between two event times.
+    hmax : float
+        Largest step (day).
+    """
+
+    name = "batched"
+
+    def __init__(self, rtol: float = 1e-6, atol: float = 1e-9, *, threads: int | None = None,
+                 chunk_size: int = 1024, max_steps: int = 100_000, hmax: float = math.inf) -> None:
+        for f, v in (("rtol", rtol), ("atol", atol)):
+            if not (isinstance(v, (int, float)) and 0 < v < 1):
+                raise SpecError(invalid_value(f, v, "a number in (0, 1)"))
+        self.rtol, self.atol = float(rtol), float(atol)
+        self.threads = threads
+        self.chunk_size = int(chunk_size)
+        self.max_steps = int(max_steps)
+        self.hmax = float(hmax)
+
+    def prepare(self, model: Model) -> None:
+        """Compile (or load from the cache) the kernels for this model structure."""
+        _kernel(model)
+        batched_outputs(model)
+
+    def run(self, model: Model, params: np.ndarray | None = None, y0: np.ndarray | None = None,
+            t_out: np.ndarray = (), event_times: Sequence[float] = (), decide: Decide | None = None,
+            *, t0: float = 0.0) -> BatchedResult:
+        """Simulate N subjects; see :func:`run_batched`."""
+        mod = _kernel(model)
+        ns, npar = len(model.state_names), len(model.parameter_names)
+        if params is None and y0 is None:
+            raise SpecError("Give params (N, n_params) and/or y0 (N, n_states) to set the number of subjects.")
+        if params is None:
+            n = np.asarray(y0).shape[0]
+            params = np.tile([model.parameter_values[k] for k in model.parameter_names], (n, 1))
+        params = np.ascontiguousarray(params, dtype=float)
+        n = params.shape[0]
+        if y0 is None:
+            y0 = np.tile([model.initial[s] for s in model.state_names], (n, 1))
+        Y = np.array(y0, dtype=float, order="C", copy=True)
+        if params.shape != (n, npar):
+            raise SpecError(invalid_value("params shape", params.shape, f"(N, {npar}) in model.parameter_names order"))
+        if Y.shape != (n, ns):
+            raise SpecError(invalid_value("y0 shape", Y.shape, f"({n}, {ns}) in model.state_names order"))
+        if not (np.all(np.isfinite(params)) and np.all(np.isfinite(Y))):
+            raise SpecError(invalid_value("params/y0", "non-finite values", "finite numbers"))
+        t_out = np.asarray(t_out, dtype=float)
+        if t_out.ndim != 1 or len(t_out) == 0 or np.any(np.diff(t_out) < 0) or t_out[0] < t0:
+            raise SpecError(invalid_value("output times", "unsorted or before t0", f"sorted times >= {t0} day"))
+        t_end = float(t_out[-1])
+        events = sorted({float(t) for t in event_times if t0 <= float(t) <= t_end})
+
+        threads = self.threads or _cpus()
+        step = max(1, min(self.chunk_size, -(-n // threads)))
+        chunks = [(a, min(a + step, n)) for a in range(0, n, step)]
+        pool = ThreadPoolExecutor(threads) if threads > 1 and len(chunks) > 1 else None
+        try:
+            return self._loop(mod, model, params, Y, t_out, t0, events, decide, pool, chunks)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def _loop(self, mod, model, params, Y, t_out, t0, events, decide, pool, chunks) -> BatchedResult:
+        n, ns = Y.shape
+        t_end = float(t_out[-1])
+        outs = batched_outputs(model) if decide is not None else None
+        sidx = {s: i for i, s in enumerate(model.state_names)}
+        OUT = np.empty((n, len(t_out), ns))
+        status = np.zeros(n, dtype=np.int64)
+        stats = np.zeros((n, 3), dtype=np.int64)
+        k = int(np.searchsorted(t_out, t0, side="right"))
+        OUT[:, :k] = Y[:, None, :]  # outputs at t0 (before any event at t0)
+        t = float(t0)
+        stops = [*events, t_end] if (not events or events[-1] < t_end) else events
+        for t_next in stops:
+            if t_next > t:
+                j = int(np.searchsorted(t_out, t_next, side="right"))
+                tobs = np.ascontiguousarray(t_out[k:j])
+                seg = np.empty((n, len(tobs), ns))
+                args = (t, t_next, tobs)
+
+                def work(a: int, b: int, args=args, seg=seg) -> None:
+                    mod.integrate(Y[a:b], params[a:b], *args, seg[a:b], self.rtol, self.atol, self.max_steps,
+                                  self.hmax, status[a:b], stats[a:b])
+
+                if pool is None:
+                    work(0, n)
+                else:
+                    list(pool.map(lambda ab: work(*ab), chunks))
+                if np.any(status != 0):
+                    bad = np.flatnonzero(status)
+                    why = "step limit reached" if status[bad[0]] == 1 else "step size underflow"
+                    raise SolverError(f"Batched integration failed for {len(bad)} subject(s) (first: {bad[0]}, "
+                                      f"{why}) between t={t:g} and t={t_next:g} day.")
+                OUT[:, k:j] = seg
+                k = j
+                t = t_next
+            if decide is not None and t_next in events:
+                view = outs(np.full(n, t), Y, params)
+                inc = decide(t, view)
+                for name, amount in (inc or {}).items():
+                    if name not in sidx:
+                        raise SpecError(unknown_name("state", name, sidx, "decide()'s increments"))
+                    Y[:, sidx[name]] += np.broadcast_to(np.asarray(amount, dtype=float), (n,))
+        return BatchedResult(time=t_out, states=OUT, state_names=model.state_names, steps=stats[:, 0].copy(),
+                             rejected=stats[:, 1].copy(), rhs_evaluations=stats[:, 2].copy())
+
+
+def run_batched(model: Model, params: np.ndarray | None, y0: np.ndarray | None, t_out: np.ndarray,
+                event_times: Sequence[float] = (), decide: Decide | None = None, *, rtol: float = 1e-6,
+                atol: float = 1e-9, threads: int | None = None, t0: float = 0.0) -> np.ndarray:
+    """States of N subjects of ``model`` at ``t_out``: array (N, len(t_out), n_states).
+
+    Parameters
+    ----------
+    model : Model
+        The model (equations from its text); ``model.parameter_values`` / ``model.initial``
+        fill ``params`` / ``y0`` when one of them is None.
+    params : array (N, n_params)
+        Parameter values per subject, in ``model.parameter_names`` order (canonical units).
+    y0 : array (N, n_states)
+        Initial states at ``t0``, in ``model.state_names`` order.
+    t_out : array
+        Sorted output times (day), >= t0. A value equal to an event time is pre-event.
+    event_times : sequence of float
+        Times (shared by all subjects) at which ``decide`` is called; the integration
+        restarts there.
+    decide : callable ``decide(t, outputs) -> {state: (N,) increments}``
+        ``outputs`` maps every model output, assignment and state name to an (N,)
+        array of pre-event values. Return amounts to add to states (a bolus dose), or
+        None / {} for none.
+    rtol, atol : float
+        Tolerances of the per-subject RODAS4 step control.
+    threads : int, optional
+        Threads over subjects.
+    """
+    eng = BatchedEngine(rtol, atol, threads=threads)
+    return eng.run(model, params, y0, t_out, event_times, decide, t0=t0).states
