@@ -63,6 +63,11 @@ _C = (
 _ALPHA = (0.0, 0.386, 0.21, 0.63, 1.0, 1.0)
 _GAMMA_I = (0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0)
 _GAMMA = 0.25
+# continuous extension: y(told + th*h) = y*(1-th) + th*(ynew + (1-th)*(d2 + th*d3)), d_i = sum_j D_ij K_j
+_D2 = (10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662)
+_D3 = (-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872)
+# Observations by the continuous extension (True) or by ending steps on them (False).
+_DENSE_OUTPUT = os.environ.get("MOASIM_BATCHED_DENSE", "1") != "0"
 
 # Version of the generated code: part of the cache key.
 _CODE_VERSION = "1"
@@ -74,6 +79,7 @@ _ALPHA = {ALPHA!r}
 _GAMMA_I = {GAMMA_I!r}
 _GAMMA = {GAMMA!r}
 _NONAUTONOMOUS = {NONAUTO!r}
+_DENSE = {DENSE!r}
 
 
 @numba.njit(cache=True)
@@ -159,6 +165,8 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
     yi = np.empty(n)
     ynew = np.empty(n)
     dfdt = np.zeros(n)
+    dn2 = np.empty(n)
+    dn3 = np.empty(n)
     g = np.empty(NNZ_LU)
     nobs = tobs.shape[0]
     kobs = 0
@@ -207,9 +215,12 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
     last_rejected = False
     hmin_rel = 1e-14
     while True:
-        target = tobs[kobs] if kobs < nobs else t1
-        if target > t1:
+        if _DENSE:
             target = t1
+        else:
+            target = tobs[kobs] if kobs < nobs else t1
+            if target > t1:
+                target = t1
         hit = False
         h_wanted = h
         if t + 1.05 * h >= target:
@@ -262,7 +273,19 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
             if not math.isfinite(err):
                 err = 1e10
         if err <= 1.0:
+            told = t
             t = target if hit else t + h
+            if _DENSE and kobs < nobs and tobs[kobs] <= t:
+                # RODAS4 continuous extension (Hairer's rodas.f): third order between told and t
+                for k in range(n):
+                    dn2[k] = {D2}
+                    dn3[k] = {D3}
+                while kobs < nobs and tobs[kobs] <= t:
+                    th = (tobs[kobs] - told) / h
+                    th1 = 1.0 - th
+                    for k in range(n):
+                        out[kobs, k] = y[k] * th1 + th * (ynew[k] + th1 * (dn2[k] + th * dn3[k]))
+                    kobs += 1
             for k in range(n):
                 y[k] = ynew[k]
             rhs(t, y, p, f0)
@@ -491,7 +514,9 @@ def _kernel_source(model: Model) -> str:
     for i, r in enumerate(rates):
         lines.append("    " + f"out[{i}] = {pr.doprint(total(r, 't', tsym)) if uses_time else '0.0'}")
     lines.append(
-        _SOLVER_TEMPLATE.format(STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time)
+        _SOLVER_TEMPLATE.format(STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time, DENSE=_DENSE_OUTPUT,
+                                D2=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D2)),
+                                D3=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D3)))
     )
     return "\n".join(lines)
 
