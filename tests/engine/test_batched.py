@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("numba")
 
-from moasim.engine import Add, Event, get_engine, run_schedule  # noqa: E402
-from moasim.engine._batched import BatchedEngine, batched_outputs, run_batched  # noqa: E402
+from moasim.engine import Add, Event, SetParameter, get_engine, run_schedule  # noqa: E402
+from moasim.engine._batched import BatchedEngine, SubjectSchedules, batched_outputs, run_batched  # noqa: E402
 from moasim.errors import SpecError  # noqa: E402
 from moasim.model import Module, Output, Parameter, State, compose  # noqa: E402
 
@@ -106,6 +106,60 @@ def test_equals_scipy_engine_with_titration():
     assert np.max(np.abs(res.states - ref) / scale) < 1e-6
     assert np.any(dose > y0[:, 0])  # the titration did something
     assert np.all(res.steps > 0) and np.all(res.rhs_evaluations > res.steps)
+
+
+class _InfusionController:
+    """Per-subject rule with a follow-up event: infuse for 1.5 days (rate by the response) at each decision."""
+
+    decision_times = (3.0, 10.0, 17.5)
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def decide(self, t, observe):
+        r = self.rate * (2.0 if observe("response") > 12.0 else 1.0)
+        return [Event(t, SetParameter("INPUT_A", r)), Event(t + 1.5, SetParameter("INPUT_A", -r, additive=True))]
+
+
+def test_subject_schedules_equal_run_schedule():
+    """Per-subject Events and controllers (Add, SetParameter infusions with follow-up stop times)."""
+    n = 5
+    params, y0 = _population(n, seed=6)
+    y0[:, 0] = 0.0
+    t_out = np.arange(0.0, 24.25, 0.25)
+    rates = np.linspace(1.0, 4.0, n)
+
+    def events(i):
+        return [Event(0.0, Add("A", 2.0 + i)), Event(6.0 + 0.5 * i, Add("A", 1.0))]
+
+    eng = get_engine("scipy", rtol=1e-10, atol=1e-12, method="Radau")
+    ref, ref_ledgers = np.empty((n, len(t_out), len(SN))), []
+    for i in range(n):
+        m = MODEL.with_parameters(**dict(zip(PN, params[i]))).with_initial(**dict(zip(SN, y0[i])))
+        r = run_schedule(eng, m, t_out, events(i), [_InfusionController(rates[i])])
+        ref[i] = r.states
+        ref_ledgers.append(r.ledger)
+    sched = SubjectSchedules(MODEL, [events(i) for i in range(n)], [[_InfusionController(r)] for r in rates], t_out[-1])
+    res = BatchedEngine(rtol=1e-9, atol=1e-12, threads=2, chunk_size=2).run(MODEL, params, y0, t_out, schedule=sched)
+    assert np.max(np.abs(res.states - ref) / np.maximum(np.abs(ref), 1e-6)) < 1e-6
+    assert [len(x) for x in sched.ledgers] == [len(x) for x in ref_ledgers]
+    assert all(tuple(a) == tuple(b) for a, b in zip(sched.ledgers, ref_ledgers))
+
+
+def test_decide_sets_parameters():
+    params, y0 = _population(4, seed=7)
+    y0[:, 0] = 0.0
+    t_out = np.array([0.0, 1.0, 2.0, 3.0])
+    rate = np.array([1.0, 2.0, np.nan, 0.5])  # NaN: leave that subject's parameter as it is (0)
+
+    def decide(t, out):
+        return {"INPUT_A": rate if t == 1.0 else np.zeros(4)}
+
+    A = run_batched(MODEL, params, y0, t_out, [1.0, 2.0], decide, rtol=1e-10, atol=1e-12)[:, :, 0]
+    k = params[:, PN.index("CL")] / params[:, PN.index("V")]
+    r = np.nan_to_num(rate)
+    np.testing.assert_allclose(A[:, 2], r / k * (1 - np.exp(-k)), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(A[:, 3], A[:, 2] * np.exp(-k), rtol=1e-7, atol=1e-12)
 
 
 def test_threads_and_chunks_do_not_change_results():

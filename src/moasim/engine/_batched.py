@@ -1,24 +1,29 @@
 """Batched population engine: many subjects of one model integrated at once.
 
 Each subject is integrated by its own adaptive Rosenbrock method (RODAS4: order 4(3),
-6 stages, L-stable and stiffly accurate, Hairer & Wanner, *Solving ODEs II*, sec. IV.7)
-with an analytic Jacobian; the subjects of a population run in parallel threads
-(numba ``prange``). The right-hand side, the Jacobian (chain rule through the model's
-algebraic assignments) and the time derivative are generated from the model's equation
-text with sympy, like the other engines' code (:mod:`._codegen`), and compiled once per
-model structure with numba; the compiled module is cached on disk (``MOASIM_CACHE_DIR``,
-default ``~/.cache/moasim``).
+6 stages, L-stable and stiffly accurate, Hairer & Wanner, *Solving ODEs II*, sec. IV.7;
+third-order continuous extension for the output times) with an analytic Jacobian. The
+right-hand side, the Jacobian (chain rule through the model's algebraic assignments),
+the time derivative and a sparse LU of ``I/(h*gamma) - J`` (fixed order, dense pivoted
+LU as fallback) are generated from the model's equation text with sympy, like the other
+engines' code (:mod:`._codegen`), and compiled once per model structure with numba; the
+compiled module is cached on disk (``MOASIM_CACHE_DIR``, default ``~/.cache/moasim``).
+The compiled loop over subjects releases the GIL: chunks of subjects run in threads.
 
 All subjects share the event times (a common visit/dose schedule). At each event time
 the caller's ``decide(t, outputs)`` sees the pre-event outputs of every subject (the
 NONMEM convention of :func:`moasim.engine.run_schedule`: an observation at an event time
-is taken before the event) and returns per-subject increments to states. The
-integration restarts at every event time, so dose discontinuities are never stepped over.
+is taken before the event) and returns per-subject increments to states or new parameter
+values. :class:`SubjectSchedules` runs per-subject moasim ``Event`` lists and controllers
+with :func:`~moasim.engine.run_schedule`'s semantics instead. The integration restarts at
+every event time, so dose discontinuities are never stepped over.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import heapq
 import importlib.util
 import math
 import os
@@ -27,7 +32,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 import sympy
@@ -36,8 +41,9 @@ from sympy.printing.numpy import NumPyPrinter
 from ..errors import SolverError, SpecError, invalid_value, unknown_name
 from ..model import Model
 from ._codegen import _MathPrinter, parse
+from ._events import Controller, Event
 
-__all__ = ["BatchedEngine", "run_batched", "BatchedResult"]
+__all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
 
 Decide = Callable[[float, dict[str, np.ndarray]], Mapping[str, np.ndarray] | None]
 
@@ -640,8 +646,9 @@ class BatchedEngine:
 
     def run(self, model: Model, params: np.ndarray | None = None, y0: np.ndarray | None = None,
             t_out: np.ndarray = (), event_times: Sequence[float] = (), decide: Decide | None = None,
-            *, t0: float = 0.0) -> BatchedResult:
-        """Simulate N subjects; see :func:`run_batched`."""
+            *, schedule: "BatchedSchedule | None" = None, t0: float = 0.0) -> BatchedResult:
+        """Simulate N subjects; see :func:`run_batched`. ``schedule`` (instead of
+        ``event_times``/``decide``) may add event times as it goes, e.g. :class:`SubjectSchedules`."""
         mod = _kernel(model)
         ns, npar = len(model.state_names), len(model.parameter_names)
         if params is None and y0 is None:
@@ -649,12 +656,12 @@ class BatchedEngine:
         if params is None:
             n = np.asarray(y0).shape[0]
             params = np.tile([model.parameter_values[k] for k in model.parameter_names], (n, 1))
-        params = np.ascontiguousarray(params, dtype=float)
+        params = np.array(params, dtype=float, order="C", copy=True)  # events may change parameters
         n = params.shape[0]
         if y0 is None:
             y0 = np.tile([model.initial[s] for s in model.state_names], (n, 1))
         Y = np.array(y0, dtype=float, order="C", copy=True)
-        if params.shape != (n, npar):
+        if params.ndim != 2 or params.shape != (n, npar):
             raise SpecError(invalid_value("params shape", params.shape, f"(N, {npar}) in model.parameter_names order"))
         if Y.shape != (n, ns):
             raise SpecError(invalid_value("y0 shape", Y.shape, f"({n}, {ns}) in model.state_names order"))
@@ -663,63 +670,177 @@ class BatchedEngine:
         t_out = np.asarray(t_out, dtype=float)
         if t_out.ndim != 1 or len(t_out) == 0 or np.any(np.diff(t_out) < 0) or t_out[0] < t0:
             raise SpecError(invalid_value("output times", "unsorted or before t0", f"sorted times >= {t0} day"))
-        t_end = float(t_out[-1])
-        events = sorted({float(t) for t in event_times if t0 <= float(t) <= t_end})
+        if schedule is None:
+            schedule = _DecideSchedule(model, event_times, decide)
+        elif decide is not None or len(event_times):
+            raise SpecError("Give either schedule or event_times/decide, not both.")
 
         threads = self.threads or _cpus()
         step = max(1, min(self.chunk_size, -(-n // threads)))
         chunks = [(a, min(a + step, n)) for a in range(0, n, step)]
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(chunks) > 1 else None
         try:
-            return self._loop(mod, model, params, Y, t_out, t0, events, decide, pool, chunks)
+            return self._loop(mod, model, params, Y, t_out, float(t0), schedule, pool, chunks)
         finally:
             if pool is not None:
                 pool.shutdown()
 
-    def _loop(self, mod, model, params, Y, t_out, t0, events, decide, pool, chunks) -> BatchedResult:
+    def _loop(self, mod, model, params, Y, t_out, t0, schedule, pool, chunks) -> BatchedResult:
         n, ns = Y.shape
         t_end = float(t_out[-1])
-        outs = batched_outputs(model) if decide is not None else None
-        sidx = {s: i for i, s in enumerate(model.state_names)}
+        outs = batched_outputs(model)
         OUT = np.empty((n, len(t_out), ns))
         status = np.zeros(n, dtype=np.int64)
         stats = np.zeros((n, 3), dtype=np.int64)
         k = int(np.searchsorted(t_out, t0, side="right"))
         OUT[:, :k] = Y[:, None, :]  # outputs at t0 (before any event at t0)
-        t = float(t0)
-        stops = [*events, t_end] if (not events or events[-1] < t_end) else events
-        for t_next in stops:
-            if t_next > t:
-                j = int(np.searchsorted(t_out, t_next, side="right"))
-                tobs = np.ascontiguousarray(t_out[k:j])
-                seg = np.empty((n, len(tobs), ns))
-                args = (t, t_next, tobs)
+        t = t0
+        while True:
+            if schedule.has_event(t):  # pre-event outputs, then the events at t
+                schedule.apply(t, outs(np.full(n, t), Y, params), Y, params)
+            if t >= t_end:
+                break
+            t_next = min(schedule.next_time(t), t_end)
+            j = int(np.searchsorted(t_out, t_next, side="right"))
+            tobs = np.ascontiguousarray(t_out[k:j])
+            seg = np.empty((n, len(tobs), ns))
+            args = (t, t_next, tobs)
 
-                def work(a: int, b: int, args=args, seg=seg) -> None:
-                    mod.integrate(Y[a:b], params[a:b], *args, seg[a:b], self.rtol, self.atol, self.max_steps,
-                                  self.hmax, status[a:b], stats[a:b])
+            def work(a: int, b: int, args=args, seg=seg) -> None:
+                mod.integrate(Y[a:b], params[a:b], *args, seg[a:b], self.rtol, self.atol, self.max_steps,
+                              self.hmax, status[a:b], stats[a:b])
 
-                if pool is None:
-                    work(0, n)
-                else:
-                    list(pool.map(lambda ab: work(*ab), chunks))
-                if np.any(status != 0):
-                    bad = np.flatnonzero(status)
-                    why = "step limit reached" if status[bad[0]] == 1 else "step size underflow"
-                    raise SolverError(f"Batched integration failed for {len(bad)} subject(s) (first: {bad[0]}, "
-                                      f"{why}) between t={t:g} and t={t_next:g} day.")
-                OUT[:, k:j] = seg
-                k = j
-                t = t_next
-            if decide is not None and t_next in events:
-                view = outs(np.full(n, t), Y, params)
-                inc = decide(t, view)
-                for name, amount in (inc or {}).items():
-                    if name not in sidx:
-                        raise SpecError(unknown_name("state", name, sidx, "decide()'s increments"))
-                    Y[:, sidx[name]] += np.broadcast_to(np.asarray(amount, dtype=float), (n,))
+            if pool is None:
+                work(0, n)
+            else:
+                list(pool.map(lambda ab: work(*ab), chunks))
+            if np.any(status != 0):
+                bad = np.flatnonzero(status)
+                why = "step limit reached" if status[bad[0]] == 1 else "step size underflow"
+                raise SolverError(f"Batched integration failed for {len(bad)} subject(s) (first: {bad[0]}, "
+                                  f"{why}) between t={t:g} and t={t_next:g} day.")
+            OUT[:, k:j] = seg
+            k = j
+            t = t_next
         return BatchedResult(time=t_out, states=OUT, state_names=model.state_names, steps=stats[:, 0].copy(),
                              rejected=stats[:, 1].copy(), rhs_evaluations=stats[:, 2].copy())
+
+
+class BatchedSchedule(Protocol):
+    """What the batched loop asks at event times (shared by all subjects)."""
+
+    def has_event(self, t: float) -> bool:
+        """Whether anything happens at ``t`` (the loop then calls :meth:`apply`)."""
+
+    def next_time(self, t: float) -> float:
+        """The next event time strictly after ``t`` (``inf`` if none)."""
+
+    def apply(self, t: float, outputs: dict[str, np.ndarray], Y: np.ndarray, P: np.ndarray) -> None:
+        """Apply the events at ``t`` to states ``Y`` (N, n_states) and parameters ``P`` (N, n_params) in place."""
+
+
+class _DecideSchedule:
+    """Fixed shared event times and a vectorised ``decide`` (increments to states, values of parameters)."""
+
+    def __init__(self, model: Model, event_times: Sequence[float], decide: Decide | None) -> None:
+        self.times = sorted({float(t) for t in event_times}) if decide is not None else []
+        self.decide = decide
+        self.sidx = {s: i for i, s in enumerate(model.state_names)}
+        self.pidx = {p: i for i, p in enumerate(model.parameter_names)}
+
+    def has_event(self, t: float) -> bool:
+        i = bisect.bisect_left(self.times, t)
+        return i < len(self.times) and self.times[i] == t
+
+    def next_time(self, t: float) -> float:
+        i = bisect.bisect_right(self.times, t)
+        return self.times[i] if i < len(self.times) else math.inf
+
+    def apply(self, t, outputs, Y, P) -> None:
+        n = Y.shape[0]
+        for name, value in (self.decide(t, outputs) or {}).items():
+            v = np.broadcast_to(np.asarray(value, dtype=float), (n,))
+            if name in self.sidx:
+                Y[:, self.sidx[name]] += v
+            elif name in self.pidx:
+                keep = np.isnan(v)
+                P[:, self.pidx[name]] = np.where(keep, P[:, self.pidx[name]], v)
+            else:
+                raise SpecError(unknown_name("state or parameter", name, [*self.sidx, *self.pidx], "decide()'s result"))
+
+
+class SubjectSchedules:
+    """Per-subject moasim :class:`~moasim.engine.Event` lists and controllers, as in
+    :func:`~moasim.engine.run_schedule` (same semantics, for N subjects at once).
+
+    Event times are the union over subjects; controllers' follow-up events (e.g. the end
+    of an infusion) add times as they are scheduled. ``ledgers[i]`` lists the events
+    applied to subject ``i``. Controllers are called per subject (Python), so this is
+    meant for per-subject rules; a vectorised ``decide`` is faster.
+    """
+
+    def __init__(self, model: Model, events: Sequence[Sequence[Event]], controllers: Sequence[Sequence[Controller]] | None,
+                 t_end: float) -> None:
+        n = len(events)
+        controllers = controllers if controllers is not None else [()] * n
+        if len(controllers) != n:
+            raise SpecError(invalid_value("controllers", len(controllers), f"one sequence per subject ({n})"))
+        self.model, self.t_end = model, float(t_end)
+        self.sidx = {s: i for i, s in enumerate(model.state_names)}
+        self.pidx = {p: i for i, p in enumerate(model.parameter_names)}
+        self.controllers = [tuple(c) for c in controllers]
+        self.queues: list[list] = [[] for _ in range(n)]
+        self.ledgers: list[list[Event]] = [[] for _ in range(n)]
+        self._due: dict[float, set[int]] = {}
+        self._times: list[float] = []
+        self._seq = 0
+        self._now = -math.inf
+        for i in range(n):
+            for ev in events[i]:
+                self._push(i, ev.time, ev)
+            for c in self.controllers[i]:
+                for t in c.decision_times:
+                    if t <= self.t_end:
+                        self._mark(i, float(t))
+
+    def _mark(self, i: int, t: float) -> None:
+        if t <= self._now:
+            return  # due at the time being applied: apply() handles it now
+        if t not in self._due:
+            self._due[t] = set()
+            bisect.insort(self._times, t)
+        self._due[t].add(i)
+
+    def _push(self, i: int, t: float, ev: Event) -> None:
+        heapq.heappush(self.queues[i], (float(t), self._seq, ev))
+        self._seq += 1
+        self._mark(i, float(t))
+
+    def has_event(self, t: float) -> bool:
+        return t in self._due
+
+    def next_time(self, t: float) -> float:
+        i = bisect.bisect_right(self._times, t)
+        return self._times[i] if i < len(self._times) else math.inf
+
+    def apply(self, t, outputs, Y, P) -> None:
+        from ._events import _apply
+
+        self._now = t
+        for i in sorted(self._due.pop(t, ())):
+            ctl = [c for c in self.controllers[i] if t in c.decision_times]
+            if ctl:
+                observe = lambda name, i=i: float(outputs[name][i])  # noqa: E731
+                for c in ctl:
+                    for ev in c.decide(t, observe):
+                        self._push(i, max(float(ev.time), t), ev)
+            q = self.queues[i]
+            while q and q[0][0] <= t:
+                _, _, ev = heapq.heappop(q)
+                if ev.time > self.t_end:
+                    continue
+                _apply(ev, Y[i], P[i], self.sidx, self.pidx)
+                self.ledgers[i].append(ev)
 
 
 def run_batched(model: Model, params: np.ndarray | None, y0: np.ndarray | None, t_out: np.ndarray,
@@ -741,10 +862,11 @@ def run_batched(model: Model, params: np.ndarray | None, y0: np.ndarray | None, 
     event_times : sequence of float
         Times (shared by all subjects) at which ``decide`` is called; the integration
         restarts there.
-    decide : callable ``decide(t, outputs) -> {state: (N,) increments}``
+    decide : callable ``decide(t, outputs) -> {name: (N,) array}``
         ``outputs`` maps every model output, assignment and state name to an (N,)
-        array of pre-event values. Return amounts to add to states (a bolus dose), or
-        None / {} for none.
+        array of pre-event values. Return, per name, amounts to add to a state (a
+        bolus dose) or new values of a parameter (an infusion rate ``INPUT_<state>``,
+        a food switch; NaN keeps a subject's value), or None / {} for nothing.
     rtol, atol : float
         Tolerances of the per-subject RODAS4 step control.
     threads : int, optional
