@@ -188,7 +188,7 @@ CHECKS: dict[str, Callable] = {
 
 #: Modules that contribute more checks (each defines ``CHECKS: dict[id, callable]`` with the
 #: same signature as above). Add a module here when a layer covers new targets.
-EXTRA_CHECK_MODULES: tuple[str, ...] = ("moasim.validate._bone", "moasim.validate._invitro")
+EXTRA_CHECK_MODULES: tuple[str, ...] = ("moasim.validate._bone", "moasim.validate._invitro", "moasim.validate._trials",)
 
 
 def _all_checks() -> dict[str, Callable]:

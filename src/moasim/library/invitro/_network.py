@@ -66,6 +66,9 @@ TMD = tuple(lg for lg in LIGANDS.values() if lg.site == TRANSMEMBRANE)
 PLOIDY = (2, 4, 8, 16, 32, 64)
 
 A = "A"
+CAL_SIG = ("calibrated jointly (random + local search) with RT of CD34+ so that the 72 h response window and the CD34+/32D-MPL "
+           "EC50 ratio (seeds 003/004) are reproduced; not identifiable one by one")
+GUER = "Guerriero 2006 J Cell Sci 119:744 (R): TPO culture of CD34+ gives 97-99% CD41+/CD61+; low-dose PD98059 raises polyploid MKs 45% -> 70%"
 
 
 def _p(name, value, unit, doc, source="modelling assumption (no quantitative source; qualitative kinetics U in research doc 4)",
@@ -161,23 +164,23 @@ def signaling_module() -> Module:
     """JAK2/TYK2 -> STAT3/STAT5 (with nuclear shuttling), PI3K/AKT, MEK/ERK; SOCS and DUSP feedback."""
     params = (
         _pmin("KJ0", 0.002, "basal (ligand-independent) JAK2/TYK2 activation"),
-        _pmin("KJ", 1.46, "JAK2 activation per thousand active dimers per cell"),
-        _pmin("KTY", 0.73, "TYK2 activation per thousand active dimers per cell"),
+        _pmin("KJ", 1.46, "JAK2 activation per thousand active dimers per cell", source=CAL_SIG, tag="C"),
+        _pmin("KTY", 0.73, "TYK2 activation per thousand active dimers per cell", source=CAL_SIG, tag="C"),
         _pmin("KJD", 0.3, "JAK dephosphorylation (SHP-1)"),
         _pmin("KSOCS", 3.0, "SOCS-mediated JAK inhibition per unit SOCS"),
-        _pmin("K5", 0.75, "STAT5 phosphorylation by pJAK2"),
-        _pmin("K3", 0.35, "STAT3 phosphorylation by pJAK2 + pTYK2"),
+        _pmin("K5", 0.75, "STAT5 phosphorylation by pJAK2", source=CAL_SIG, tag="C"),
+        _pmin("K3", 0.35, "STAT3 phosphorylation by pJAK2 + pTYK2", source=CAL_SIG, tag="C"),
         _pmin("KIMP", 0.3, "nuclear import of phospho-STAT dimers"),
         _pmin("KDN", 0.08, "nuclear STAT dephosphorylation (TC45)"),
         _pmin("KEXP", 0.1, "nuclear export of unphosphorylated STAT"),
         _pmin("KDC", 0.05, "cytoplasmic STAT dephosphorylation"),
         _pmin("KP", 1.0, "PI3K activation by pJAK2 (Gab/p85 docking, lumped)"),
         _pmin("KPD", 0.3, "PI3K inactivation (PTEN/SHIP, lumped)"),
-        _pmin("KAK", 0.83, "AKT phosphorylation by active PI3K (PDK1/mTORC2 lumped)"),
+        _pmin("KAK", 0.83, "AKT phosphorylation by active PI3K (PDK1/mTORC2 lumped)", source=CAL_SIG, tag="C"),
         _pmin("KAD", 0.15, "AKT dephosphorylation (PP2A/PHLPP)"),
         _pmin("KM", 2.0, "MEK phosphorylation by pJAK2 (Shc-Grb2-SOS-Ras-Raf lumped)"),
         _pmin("KMD", 0.4, "MEK dephosphorylation"),
-        _pmin("KE", 0.5, "ERK phosphorylation by pMEK"),
+        _pmin("KE", 0.5, "ERK phosphorylation by pMEK", source=CAL_SIG, tag="C"),
         _pmin("KED", 0.2, "ERK dephosphorylation (constitutive phosphatases)"),
         _pmin("KDUSP", 1.0, "ERK dephosphorylation per unit induced DUSP"),
         _pmin("KSS", 0.02, "SOCS induction by nuclear pSTAT5"),
@@ -235,11 +238,11 @@ def signaling_module() -> Module:
 def _cell_params() -> tuple[Parameter, ...]:
     return (
         _p("KGMAX", 1.0, "1/day", "maximal net division rate with full c-Mpl signal (32D doubling ~17 h)"),
-        _p("KG50", 0.354, "1", "growth signal (STAT5-nuclear/ERK mean) at half-maximal division"),
-        _p("NG", 3.0, "1", "steepness of the division response"),
+        _p("KG50", 0.354, "1", "growth signal (STAT5-nuclear/ERK mean) at half-maximal division", source=CAL_SIG, tag="C"),
+        _p("NG", 3.0, "1", "steepness of the division response", source=CAL_SIG, tag="C"),
         _p("FN5", 1.0, "1", "nuclear pSTAT5 scale in the growth signal"),
         _p("KDTH", 0.8, "1/day", "apoptosis rate without survival signal (cytokine-deprived)"),
-        _p("KS50", 0.115, "1", "pAKT/AKT at half-maximal survival (AKT -> BCL-XL)"),
+        _p("KS50", 0.115, "1", "pAKT/AKT at half-maximal survival (AKT -> BCL-XL)", source=CAL_SIG, tag="C"),
         _p("NS", 2.0, "1", "steepness of the survival response"),
     )
 
@@ -268,11 +271,12 @@ def proliferation_module() -> Module:
 def differentiation_module() -> Module:
     """CD34+ -> CD41+/CD61+ megakaryocytes, endomitosis 2N-64N, CD42b maturation."""
     params = _cell_params() + (
-        _p("KDIFF", 0.6, "1/day", "maximal commitment of CD34+ progenitors to the MK lineage"),
+        _p("KDIFF", 0.45, "1/day", "maximal commitment of CD34+ progenitors to the MK lineage",
+           source="calibrated: 98.8% CD41+ at day 14 with rhTPO; " + GUER, tag="C"),
         _p("K5D", 0.08, "1", "nuclear pSTAT5 at half-maximal MK commitment (JAK-STAT needed; Drachman 1997)"),
-        _p("KMIT", 0.6, "1/day", "maximal mitotic division of 2N MKs (ERK-driven)"),
-        _p("KEH", 0.3, "1", "pERK/ERK at half-maximal 2N MK mitosis (high threshold)"),
-        _p("KENDO", 0.2, "1/day", "maximal endomitosis rate 2N -> 4N"),
+        _p("KMIT", 0.6, "1/day", "maximal mitotic division of 2N MKs (ERK-driven)", source="calibrated: 41% -> 68% polyploid (>=4N) CD41+ cells with 70% MEK inhibition; " + GUER, tag="C"),
+        _p("KEH", 0.3, "1", "pERK/ERK at half-maximal 2N MK mitosis (high threshold)", source="calibrated: 41% -> 68% polyploid (>=4N) CD41+ cells with 70% MEK inhibition; " + GUER, tag="C"),
+        _p("KENDO", 0.2, "1/day", "maximal endomitosis rate 2N -> 4N", source="calibrated: 41% -> 68% polyploid (>=4N) CD41+ cells with 70% MEK inhibition; " + GUER, tag="C"),
         _p("PEN", 0.5, "1", "relative rate of each further endomitotic round"),
         _p("KEL", 0.01, "1", "pERK/ERK at half-maximal permissive effect on endomitosis (low threshold: ERK needed)"),
         _p("KAE", 0.2, "1", "pAKT/AKT at half-maximal mTOR-driven endomitosis (rapamycin blocks; Guerriero 2006)"),
