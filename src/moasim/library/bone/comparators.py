@@ -16,8 +16,9 @@ turnover koutL*L. With RANKL at quasi-steady state the free fraction is
 ng/mL) = 2e-6/2.93273e-3 * 6.667 = 4.55e-3 mL/ng (D from R-code: half-maximal at 220 ng/mL).
 It multiplies free RANKL in :mod:`remodeling`. NOTE: in OpenBoneMin a steep RANKL effect on
 osteoclasts (Hill 8.5) amplifies this; with the hyperbolic RANK occupancy used here CTX
-suppression by 60 mg falls from ~-84% (day 14) to baseline by month ~5, earlier than in the
-clinic (suppression through month 6), and 12-month LS BMD is ~+2.6%. Not calibrated (no
+suppression by 60 mg (-93% at day 30, -78% at day 90) is lost between months 4 and 6 (CTX
+back at baseline by day ~170), earlier than in the clinic (suppression through month 6), and
+LS BMD at 12 months is ~+3.4%. Not calibrated (no
 denosumab target in the calibration set): treat denosumab results as qualitative.
 
 Bisphosphonate hook: ``KILL_bp`` (extra OC apoptosis, relative to baseline) is a parameter
