@@ -52,20 +52,25 @@ def eltrombopag(n: int, sd: float) -> None:
     print("best", np.exp(sol.x), sol.fun)
 
 
+FUREL_GRID = (6.0,)
+
+
 def hetrombopag(n: int, sd: float, typical: dict) -> None:
-    for f in (1.0, 2.0, 4.0, 8.0, 16.0):
+    for f in FUREL_GRID:
         r = _run("hetrombopag_phase1.yaml", n, {**typical, "FUREL_het": f}, residual=sd)
         e = r["hetrombopag 5 mg"]
         print(f"FUREL_het {f}: week-6 {e['responder_w6']:.3f} (0.595), TTR {e['time_to_response']:.2f} wk (2.1)", flush=True)
+        r = _run("hetrombopag_first_in_patient.yaml", n, {**typical, "FUREL_het": f}, residual=sd)
+        print("   first-in-patient day 28:", {a: round(v["responder_d28"], 3) for a, v in r.items()}, "(0.125 / 0.583 / 0.667)", flush=True)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("steps", nargs="*", default=["residual", "eltrombopag", "hetrombopag"])
     ap.add_argument("--n", type=int, default=150)
-    ap.add_argument("--sd", type=float, default=0.35)
-    ap.add_argument("--plt50", type=float, default=10.0)
-    ap.add_argument("--gam", type=float, default=4.0)
+    ap.add_argument("--sd", type=float, default=0.3)
+    ap.add_argument("--plt50", type=float, default=25.0)
+    ap.add_argument("--gam", type=float, default=6.0)
     a = ap.parse_args()
     for s in a.steps:
         if s == "residual":

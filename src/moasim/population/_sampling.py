@@ -38,8 +38,8 @@ def _omega_from_cv(cv: float) -> float:
 DEFAULT_IIV: tuple[IIV, ...] = (
     IIV(parameter="KDES", omega=_omega_from_cv(0.50), source="Petrov 2025 (R-code): ITP kdeg IIV 50% CV"),
     IIV(parameter="MTT_MK", omega=0.2, source="benchmark reference model omega 0.2 (A)"),
-    IIV(parameter="PLT50_DES", omega=0.5, source="assumption (A): antibody capacity varies between patients"),
-    IIV(parameter="GAM_SURV", omega=0.3, source="assumption (A)"),
+    IIV(parameter="PLT50_DES", omega=0.15, source="assumption (A): antibody capacity varies between patients"),
+    IIV(parameter="GAM_SURV", omega=0.15, source="assumption (A)"),
     IIV(parameter="KEL_rom", omega=0.3, source="benchmark reference model omega 0.3 (A)", drug="romiplostim"),
     IIV(parameter="CL_elt", omega=0.3, source="assumption (A); Gibiansky 2011 IIV not in readable text", drug="eltrombopag"),
     IIV(parameter="CL_het", omega=_omega_from_cv(0.635), source="Wang Z 2022 BJCP 88:2084 (R): CL/F IIV 63.5%", drug="hetrombopag"),
@@ -54,7 +54,7 @@ NON_RESPONDER_EFFECT = 12.0 / 351.0
 #: Visit-to-visit variability of measured platelet counts in ITP (log-scale SD), covering
 #: assay error and the spontaneous fluctuation of ITP counts; calibrated (C) to the placebo
 #: response of Bussel 2007 (11% >= 50 x10^9/L on day 43 from a baseline < 30).
-RESIDUAL_SD = 0.35
+RESIDUAL_SD = 0.3
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PopulationSpec:

@@ -51,7 +51,7 @@ def module() -> Module:
                       source="calibrated to hetrombopag_food_effect (Wang Z 2020 Clin Ther: AUC -98.7%)", doc="gut loss with a high-fat meal"),
             Parameter(name="MW_het", value=442.5, unit="g/mol", lower=0, tag="A",
                       source="assumed equal to eltrombopag (structural analogue, seed 004); only enters via FVIVO", doc="molar mass"),
-            Parameter(name="FUREL_het", value=1.0, unit="1", lower=0, tag="C",
+            Parameter(name="FUREL_het", value=6.0, unit="1", lower=0, tag="C",
                       source="calibrated to hetrombopag_phase1_week6 (Mei 2022): plasma binding of hetrombopag relative to eltrombopag is not published", doc="unbound fraction in plasma relative to eltrombopag"),
             Parameter(name="EC50V_het", value=0.4, unit="nM", lower=0, tag="R", source="Xie 2018 J Cell Mol Med 22:5367 (32D-MPL proliferation)", doc="in-vitro EC50"),
         ),
