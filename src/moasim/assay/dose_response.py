@@ -145,6 +145,8 @@ def predict(estimates: Mapping[str, float], concentration, model: str = "4pl") -
     """Evaluate a fitted curve at ``concentration`` (same unit as the fit)."""
     x = np.asarray(concentration, dtype=float)
     s = float(estimates.get("asymmetry", 1.0)) if _check_model(model) == "5pl" else 1.0
+    if not (estimates["ec50"] > 0 and s > 0):
+        raise SpecError(invalid_value("ec50 and asymmetry", (estimates["ec50"], s), "numbers > 0"))
     q = np.array([estimates.get("bottom", 0.0), estimates["top"], math.log(estimates["ec50"]), estimates["hill"], math.log(s)])
     with np.errstate(divide="ignore"):
         return _curve(q, np.log(x.ravel())).reshape(x.shape)
@@ -226,7 +228,7 @@ def _jacobian(theta, design: _Design, data: _Data):
     return np.vstack(blocks)
 
 
-def _lsq(theta0: np.ndarray, design: _Design, data: _Data, fixed: dict[int, float] | None = None):
+def _lsq(theta0: np.ndarray, design: _Design, data: _Data, fixed: dict[int, float] | None = None, max_nfev: int = 400):
     """Minimise the weighted RSS over theta (some coordinates optionally held fixed)."""
     fixed = fixed or {}
     free = np.array([i for i in range(theta0.size) if i not in fixed], dtype=int)
@@ -249,7 +251,7 @@ def _lsq(theta0: np.ndarray, design: _Design, data: _Data, fixed: dict[int, floa
         warnings.simplefilter("ignore")
         try:
             res = optimize.least_squares(fun, full[free], jac=jac, method="trf", x_scale="jac",
-                                         xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=600)
+                                         xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=max_nfev)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return expand(full[free]), np.inf, False
     rss = float(res.fun @ res.fun)
@@ -527,12 +529,16 @@ def _check_identifiable(x: np.ndarray, n_params: int, where: str) -> None:
 
 
 def _best_fit(design: _Design, data: _Data, starts: list[np.ndarray]):
+    """Multi-start: a short run from every start, then the best one polished to convergence."""
     best = (None, np.inf, False)
     for th0 in starts:
-        th, rss, ok = _lsq(th0, design, data)
+        th, rss, ok = _lsq(th0, design, data, max_nfev=40)
         if rss < best[1]:
             best = (th, rss, ok)
-    return best
+    if best[0] is None:
+        return best
+    th, rss, ok = _lsq(best[0], design, data, max_nfev=1000)
+    return (th, rss, ok) if rss <= best[1] else best
 
 
 def _loglik(rss: float, n: int, w: np.ndarray) -> float:
@@ -558,7 +564,7 @@ def _profile_interval(theta, rss, design, data, k: int, se_k: float, df: int, le
     target = tq * tq * s2  # S(theta_k) - S_hat at the interval ends
 
     def excess(v: float, warm: list[np.ndarray]) -> float:
-        th, r, _ = _lsq(warm[0], design, data, fixed={k: v})
+        th, r, _ = _lsq(warm[0], design, data, fixed={k: v}, max_nfev=200)
         if np.isfinite(r):
             warm[0] = th
         return (r - rss) - target
@@ -625,7 +631,8 @@ def _curve_result(model, label, theta, rss, ok, design, data, g, cov_th, n, df, 
         se_ls = math.sqrt(max(float(Ag[4] @ cov_th @ Ag[4]), 0.0))
         ci["asymmetry"] = ciw["asymmetry"] = (_exp(q[4] - tq * se_ls), _exp(q[4] + tq * se_ls))
     ci["ec50"] = profile(g, se_ln) if profile is not None else ciw["ec50"]
-    fitted = predict(est, x, model[:3])
+    with np.errstate(divide="ignore"):
+        fitted = _curve(q, np.log(x))
     resid = np.sqrt(w) * (y - fitted)
     outlier = _flag_outliers(resid, design, data, theta, g, df, rss, outlier_alpha)
     ll = _loglik(rss, n, w_all)
@@ -664,7 +671,7 @@ def _check_estimates(theta, design: _Design, xs) -> None:
         q = bg + Ag @ theta
         pos = xs[g][xs[g] > 0]
         lo, hi = float(np.log(pos.min())), float(np.log(pos.max()))
-        if not lo - 30.0 <= q[2] <= hi + 30.0:
+        if not (lo - 30.0 <= q[2] <= hi + 30.0 and 0.0 < _exp(q[2]) < np.inf):
             raise FitError(invalid_value("EC50", f"{_exp(q[2]):.3g}", "an estimate within 13 decades of the tested concentrations (the curve is not identifiable from these data)"))
 
 
