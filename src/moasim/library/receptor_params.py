@@ -62,7 +62,9 @@ class LigandParams:
     site : str
         ``"extracellular"`` (competes with TPO) or ``"transmembrane"`` (additive with TPO).
     KA : Parameter
-        Dissociation constant of the binding site (nM).
+        Affinity: dissociation constant of the binding site (nM); the operational model's KA.
+        Its equation symbol is ``KD_<suffix>`` (not ``KA_``, which the PK modules use for
+        absorption rate constants).
     EFF : Parameter
         Intrinsic efficacy: JAK2 activation per stabilised receptor dimer, relative to TPO (1).
     MW : Parameter
@@ -98,7 +100,7 @@ class CellParams:
 def _lig(name, suffix, site, ka, ka_unit, ka_src, ka_tag, eff, eff_src, eff_tag, mw, mw_src, mw_tag) -> LigandParams:
     return LigandParams(
         name=name, suffix=suffix, site=site,
-        KA=Parameter(name=f"KA_{suffix}", value=ka, unit=ka_unit, model_unit="nM", lower=0, source=ka_src, tag=ka_tag,
+        KA=Parameter(name=f"KD_{suffix}", value=ka, unit=ka_unit, model_unit="nM", lower=0, source=ka_src, tag=ka_tag,
                      doc=f"{name}: dissociation constant at the {site} site"),
         EFF=Parameter(name=f"EFF_{suffix}", value=eff, unit="1", lower=0, source=eff_src, tag=eff_tag,
                       doc=f"{name}: JAK2 activation per receptor dimer relative to TPO"),
@@ -184,11 +186,11 @@ def in_vivo_mapping() -> dict[str, dict[str, object]]:
     """
     t, r = LIGANDS["tpo"], LIGANDS["romiplostim"]
     out: dict[str, dict[str, object]] = {
-        "KD_TPO": {"value": t.KA.value * t.MW.value, "unit": "pg/mL", "from": "KA_T (nM) x MWR_T"},
-        "KD_rom": {"value": r.KA.value * r.MW.value / 1e3, "unit": "ng/mL", "from": "KA_rom (nM) x MWR_rom"},
+        "KD_TPO": {"value": t.KA.value * t.MW.value, "unit": "pg/mL", "from": "KD_T (nM) x MWR_T"},
+        "KD_rom": {"value": r.KA.value * r.MW.value / 1e3, "unit": "ng/mL", "from": "KD_rom (nM) x MWR_rom"},
     }
     for n, sfx in (("eltrombopag", "elt"), ("hetrombopag", "het"), ("avatrombopag", "ava")):
-        out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KA_{sfx}"}
+        out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KD_{sfx} (receptor_params)"}
     out["FVIVO"] = {"value": 1168.0 * 13.4 / LIGANDS["eltrombopag"].KA.value, "unit": "1",
-                    "from": "FVIVO_old x EC50V_elt_old / KA_elt = 1168 x 13.4 / KA_elt (keeps xS_elt unchanged; in-vivo total/receptor-site concentration ratio)"}
+                    "from": "FVIVO_old x EC50V_elt_old / KD_elt = 1168 x 13.4 / KD_elt (keeps xS_elt unchanged; in-vivo total/receptor-site concentration ratio)"}
     return out

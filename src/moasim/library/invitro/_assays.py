@@ -168,6 +168,10 @@ def run_proliferation_assay(drug: str, cells: str = "32D-MPL", *, seed: int | np
     conc = np.asarray(concentrations_nM if concentrations_nM is not None else default_concentrations(name, cname, n_conc, dilution, top_nM), float)
     if conc.ndim != 1 or not (4 <= conc.size <= 10) or np.any(~np.isfinite(conc)) or np.any(conc <= 0):
         raise SpecError(invalid_value("concentrations", list(conc), "4-10 finite concentrations > 0 nM"))
+    if not (math.isfinite(days) and 1 <= days <= 7):
+        raise SpecError(invalid_value("assay duration", days, "1..7 days (72 h in seed 003)"))
+    if not (math.isfinite(with_tpo_nM) and with_tpo_nM >= 0):
+        raise SpecError(invalid_value("background TPO", with_tpo_nM, "a finite concentration >= 0 nM"))
     rng = _rng(seed)
     layout = plate_layout(conc, name)
     base = {"tpo": with_tpo_nM} if with_tpo_nM > 0 else {}

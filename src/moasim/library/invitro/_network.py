@@ -7,9 +7,9 @@ total (total = 1), so phospho/total ratios read directly.
 
 Receptor (per cell; X = extracellular ligand T (TPO) or rom; S = transmembrane drug)::
 
-    L_X + R  <-> C_X            KON_X, KOFF_X = KA_X*KON_X        (site: cytokine-receptor domain)
+    L_X + R  <-> C_X            KON_X, KOFF_X = KD_X*KON_X        (site: cytokine-receptor domain)
     C_X + R  <-> D_X            KX, KRX                            (ligand bridges a second receptor)
-    R (TM-bound, theta_S = L_S/(L_S + KA_S)) + R <-> DS_S   KX*theta_S, KRX    (TM site, rapid equilibrium)
+    R (TM-bound, theta_S = L_S/(L_S + KD_S)) + R <-> DS_S   KX*theta_S, KRX    (TM site, rapid equilibrium)
     L_X + DS_S -> D_X           2*KON      (TPO/romiplostim bind the free extracellular sites of a TM dimer)
     D_X, DS_S -> 2 RI           KINT       (internalisation of active dimers)
     RI -> R (KREC), RI -> 0 (KDEGI);   0 -> R (KSYN = KR0*RT), R -> 0 (KR0)     (turnover; 0 in closed tests)
@@ -114,7 +114,7 @@ def receptor_module(rt: Parameter) -> Module:
         params += [lg.KA, lg.EFF, _p(f"L_{x}", 0.0, "nM", f"{lg.name} concentration in the medium (constant: no depletion)")]
         states += [State(name=f"C_{x}", unit="1", doc=f"{lg.name}-c-Mpl 1:1 complex"),
                    State(name=f"D_{x}", unit="1", doc=f"{lg.name}-bridged active c-Mpl dimer")]
-        bind, dim = f"(KON*L_{x}*R - KA_{x}*KON*C_{x})", f"(KX*C_{x}*R - KRX*D_{x})"
+        bind, dim = f"(KON*L_{x}*R - KD_{x}*KON*C_{x})", f"(KX*C_{x}*R - KRX*D_{x})"
         r_terms += [f"-{bind}", f"-{dim}"]
         rates[f"C_{x}"] = (bind, f"-{dim}")
         rates[f"D_{x}"] = (dim, f"-KINT*D_{x}")
@@ -124,7 +124,7 @@ def receptor_module(rt: Parameter) -> Module:
         x = lg.suffix
         params += [lg.KA, lg.EFF, _p(f"L_{x}", 0.0, "nM", f"{lg.name} concentration in the medium (constant: no depletion)")]
         states.append(State(name=f"DS_{x}", unit="1", doc=f"{lg.name}-stabilised active c-Mpl dimer (TM site)"))
-        assign[f"TH_{x}"] = f"L_{x}/(L_{x} + KA_{x})"
+        assign[f"TH_{x}"] = f"L_{x}/(L_{x} + KD_{x})"
         dim = f"(KX*TH_{x}*R^2 - KRX*DS_{x})"
         r_terms.append(f"-2*{dim}")
         # the extracellular sites of a TM-stabilised dimer stay free: TPO/romiplostim binding converts it
