@@ -191,6 +191,11 @@ def in_vivo_mapping() -> dict[str, dict[str, object]]:
     }
     for n, sfx in (("eltrombopag", "elt"), ("hetrombopag", "het"), ("avatrombopag", "ava")):
         out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KD_{sfx} (receptor_params)"}
-    out["FVIVO"] = {"value": 1168.0 * 13.4 / LIGANDS["eltrombopag"].KA.value, "unit": "1",
-                    "from": "FVIVO_old x EC50V_elt_old / KD_elt = 1168 x 13.4 / KD_elt (keeps xS_elt unchanged; in-vivo total/receptor-site concentration ratio)"}
+    from .physiology.thrombopoiesis import receptor_module
+
+    fv = next(p.value for p in receptor_module(False, ()).parameters if p.name == "FVIVO")
+    kd = LIGANDS["eltrombopag"].KA.value
+    out["FVIVO"] = {"value": fv * 13.4 / kd, "unit": "1",
+                    "from": f"FVIVO_current x EC50V_elt_current / KD_elt = {fv:g} x 13.4 / {kd:g} (keeps every xS_<drug> unchanged: "
+                            "the transmembrane KD/EC50(32D-MPL) ratio is common to the class)"}
     return out
