@@ -10,7 +10,6 @@ independent of FlowIO) with a known number of events placed in each gate region;
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from moasim.assay import fit_curve, fit_dose_response, load_blot, quantify_blot, read_fcs
+from moasim.assay import fit_curve, fit_dose_response, quantify_blot, read_fcs
 from moasim.cli.main import main
 from moasim.errors import MoasimError
 

@@ -31,7 +31,6 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -388,7 +387,6 @@ def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None =
         raise DataError(invalid_value("band names", len(band_names), f"one name per band row ({len(groups)} band rows found)"))
     names = [str(n) for n in band_names] if band_names is not None else [f"band{i + 1}" for i in range(len(groups))]
     bands = []
-    h = px.shape[0]
     extents = _band_extents(sig, lanes, [(min(g[2][0] for g in grp), max(g[2][1] for g in grp)) for grp in groups], margin)
     for gi, (y0, y1) in enumerate(extents):
         for li, (x0, x1) in enumerate(lanes):

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..errors import DataError, FitError, SpecError, invalid_value, unknown_name
+from ..errors import DataError, FitError, MoasimError, SpecError, invalid_value, unknown_name
 from ._io import numeric_column, read_table, require_columns
 
 __all__ = [
@@ -543,6 +543,8 @@ def _best_fit(design: _Design, data: _Data, starts: list[np.ndarray]):
 
 def _loglik(rss: float, n: int, w: np.ndarray) -> float:
     # Gaussian log-likelihood at the MLE of sigma, weights included (R: logLik.nls)
+    if rss <= 0.0:  # exact interpolation: unbounded likelihood
+        return math.inf
     return -0.5 * n * (math.log(2 * math.pi * rss / n) + 1.0) + 0.5 * float(np.sum(np.log(w)))
 
 
@@ -574,7 +576,7 @@ def _profile_interval(theta, rss, design, data, k: int, se_k: float, df: int, le
     bounds = []
     for sgn in (-1.0, 1.0):
         warm = [theta.copy()]
-        prev_v, prev_e = theta[k], -target
+        prev_v = theta[k]
         found = None
         for m in (0.5, 1, 1.5, 2, 3, 4.5, 7, 10, 15, 25, 40):
             v = theta[k] + sgn * m * step
@@ -588,7 +590,7 @@ def _profile_interval(theta, rss, design, data, k: int, se_k: float, df: int, le
                 except ValueError:
                     found = v
                 break
-            prev_v, prev_e = v, e
+            prev_v = v
         bounds.append(found)
     lo = bounds[0] if bounds[0] is not None else -np.inf
     hi = bounds[1] if bounds[1] is not None else np.inf
@@ -728,6 +730,24 @@ def _fit_groups(model, labels, xs, ys, ws, shared, ref, fixed_bottom, outlier_al
     return design, data, theta, rss, ok, cov_th, df
 
 
+def _numerical_guard(fn):
+    """Turn an unexpected numerical failure inside a fit into a one-line :class:`FitError`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MoasimError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            raise FitError(invalid_value("fit", f"numerical failure ({type(exc).__name__}: {str(exc)[:60]})",
+                                         "data a log-logistic curve can describe")) from None
+
+    return wrapper
+
+
+@_numerical_guard
 def fit_curve(concentration, response, *, model: str = "4pl", weights=None, bottom: float = 0.0,
               fix_bottom: float | None = None, outlier_alpha: float | None = 0.05, profile: bool = True,
               label: str | None = None) -> CurveFit:
@@ -791,6 +811,7 @@ def _f_test(nr, nf, rss_r, df_r, rss_f, df_f, aic_r, aic_f) -> ModelComparison:
                            aic_reduced=float(aic_r), aic_full=float(aic_f))
 
 
+@_numerical_guard
 def fit_dose_response(data: pd.DataFrame | str | os.PathLike, *, concentration: str = "concentration",
                       response: str = "response", group: str | None = None, model: str = "4pl",
                       weights: str | None = None, shared: Sequence[str] = (), reference: str | None = None,
