@@ -373,3 +373,30 @@ def test_malformed_files(tmp_path):
     for name in ("empty.csv", "header.csv", "bin.csv", "x.json", "missing.csv"):
         with pytest.raises(MoasimError):
             fit_dose_response(tmp_path / name)
+
+
+def test_plate_grid_inside_reader_export(tmp_path):
+    rng = np.random.default_rng(33)
+    conc = np.r_[0.0, np.geomspace(0.01, 100, 11)]
+    vals = {}
+    lines = ["Plate reader export;;", "Date;2026-01-01;", "Gain;100;", "", ";" + ";".join(str(j) for j in range(1, 13))]
+    for r in "ABCDEFGH":
+        row = []
+        for j in range(12):
+            v = float(_f4(np.array([conc[j]]), 100, 1000, 1.3, 1.2)[0] + rng.normal(0, 20)) if r in "AB" else ""
+            vals[f"{r}{j + 1}"] = v
+            row.append(f"{v:.3f}" if v != "" else "")
+        lines.append(r + ";" + ";".join(row))
+    lines += ["", "End of plate;;"]
+    (tmp_path / "export.csv").write_text("\n".join(lines))
+    pmap = pd.DataFrame({"well": [f"{r}{j + 1}" for r in "AB" for j in range(12)], "concentration": list(conc) * 2})
+    pmap.to_csv(tmp_path / "map.csv", index=False)
+    plate = read_plate(tmp_path / "export.csv", tmp_path / "map.csv")
+    assert len(plate) == 24
+    np.testing.assert_allclose(plate["response"], [round(vals[w], 3) for w in plate["well"]])
+    tidy = pd.DataFrame({"concentration": pmap["concentration"], "response": [round(vals[w], 3) for w in pmap["well"]]})
+    a, b = fit_dose_response(plate), fit_dose_response(tidy)
+    assert a.groups["all"].estimates["ec50"] == pytest.approx(b.groups["all"].estimates["ec50"], rel=1e-10)
+    (tmp_path / "nogrid.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError):
+        read_plate(tmp_path / "nogrid.csv", tmp_path / "map.csv")

@@ -118,6 +118,54 @@ def _normalise_well(w: object) -> str:
     return f"{m.group(1).upper()}{int(m.group(2))}"
 
 
+def _grid_in_rows(raw: list[list[str]]) -> pd.DataFrame | None:
+    for i, row in enumerate(raw):
+        cells = [re.sub(r"\.0$", "", c) for c in row if c != ""]
+        if cells and not cells[0].isdigit():  # a label in the corner cell ("row", "<>", plate name)
+            cells = cells[1:]
+        for n_cols in (48, 24, 12):
+            if cells != [str(j + 1) for j in range(n_cols)]:
+                continue
+            n_rows = PLATE_FORMATS[{12: 96, 24: 384, 48: 1536}[n_cols]][0]
+            body = raw[i + 1:i + 1 + n_rows]
+            labels = [_row_label(k) for k in range(n_rows)]
+            if len(body) == n_rows and all(r and r[0].upper() == lab for r, lab in zip(body, labels)):
+                vals = [(r[1:1 + n_cols] + [""] * n_cols)[:n_cols] for r in body]
+                df = pd.DataFrame(vals, columns=[str(j + 1) for j in range(n_cols)])
+                df.insert(0, "row", labels)
+                return df.replace("", np.nan)
+    return None
+
+
+def _find_grid_in_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Locate a plate grid inside a reader export (metadata lines before/after are skipped).
+
+    The grid is the first row whose cells (after an optional label cell) read ``1, 2, ..., N``
+    for N = 12, 24 or 48, followed by rows labelled ``A, B, ...``.
+    """
+    import csv
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(invalid_value("plate file", str(path), "an existing readable file"))
+    if p.suffix.lower() in (".xlsx", ".xls"):
+        try:
+            tables = [pd.read_excel(p, header=None, dtype=str).fillna("").to_numpy().tolist()]
+        except Exception as exc:
+            raise DataError(invalid_value("plate file", str(path), f"a readable Excel file ({str(exc)[:60]})")) from None
+    else:
+        try:
+            lines = p.read_text(encoding="utf-8-sig").splitlines()
+        except (UnicodeDecodeError, OSError):
+            raise DataError(invalid_value("plate file", str(path), "a UTF-8 text (CSV/TSV) or Excel file")) from None
+        tables = [list(csv.reader(lines, delimiter=d)) for d in (",", ";", "\t")]
+    for raw in tables:
+        grid = _grid_in_rows([[str(c).strip() for c in r] for r in raw])
+        if grid is not None:
+            return grid
+    raise DataError(invalid_value("plate file", str(path), "a 96/384/1536-well grid: a header row 1..12 (24, 48) then rows A..H (P, AF)"))
+
+
 def read_plate(readout: str | os.PathLike | pd.DataFrame, plate_map: str | os.PathLike | pd.DataFrame,
                *, response: str = "response") -> pd.DataFrame:
     """Combine a plate-reader grid with a tidy plate map into a tidy table.
@@ -126,7 +174,9 @@ def read_plate(readout: str | os.PathLike | pd.DataFrame, plate_map: str | os.Pa
     ----------
     readout
         A 96/384/1536-well grid: first column row letters (A, B, ...), header 1..12 (or 24, 48),
-        cells the reading (e.g. luminescence, RLU). Empty cells are unread wells.
+        cells the reading (e.g. luminescence, RLU). Empty cells are unread wells. In a file, the
+        grid is found inside a reader export (metadata lines around it are skipped; comma,
+        semicolon or tab delimited; or Excel).
     plate_map
         Tidy table with a ``well`` column (``A1``, ``B03``...) and any other columns
         (``concentration``, ``group``, ``replicate`` ...). Wells absent from the map are ignored
@@ -139,7 +189,7 @@ def read_plate(readout: str | os.PathLike | pd.DataFrame, plate_map: str | os.Pa
     pandas.DataFrame
         One row per mapped well: ``well``, ``row``, ``column``, ``response`` + map columns.
     """
-    grid_src = readout if isinstance(readout, pd.DataFrame) else read_table(readout)
+    grid_src = readout if isinstance(readout, pd.DataFrame) else _find_grid_in_file(readout)
     grid = _grid_from_frame(grid_src, "plate readout")
     pmap = plate_map.copy() if isinstance(plate_map, pd.DataFrame) else read_table(plate_map)
     require_columns(pmap, ["well"], "plate map")
