@@ -56,6 +56,20 @@ def test_stop_washes_out_and_sequencing_with_denosumab_keeps_more_bone():
     assert b.outputs["ctx"][i12:].min() < a.outputs["ctx"][i12:].min() - 30  # through RANKL neutralisation
 
 
+def test_alendronate_comparator_and_romosozumab_then_alendronate():
+    t = np.array([0.0, 12 * MONTH])
+    aln = run_bone([BoneRegimen(drug="alendronate", dose="70 mg", every="1 week")], t_out=t)
+    assert aln.regimen.startswith("alendronate 70 mg oral every 1 week")
+    assert aln.outputs["bmd_lumbar_spine"][-1] == pytest.approx(4.1, abs=0.05)  # calibration: McClung 2014 open-label arm (R2)
+    assert aln.outputs["ctx"][-1] < -20 and "drug_concentration" not in aln.outputs
+    romo = [BoneRegimen(drug="romosozumab", dose="210 mg", every="1 month", count=12)]
+    t24 = np.array([0.0, 12 * MONTH, 24 * MONTH])
+    stop = run_bone(romo, t_out=t24)
+    seq = run_bone(romo + [BoneRegimen(drug="alendronate", dose="70 mg", every="1 week", start=12 * MONTH)], t_out=t24)
+    assert seq.outputs["bmd_lumbar_spine"][-1] > stop.outputs["bmd_lumbar_spine"][-1] + 1.0
+    assert seq.outputs["bmd_total_hip"][-1] > stop.outputs["bmd_total_hip"][-1]
+
+
 def test_fracture_link_matches_marshall_gradient():
     bmd0 = 1.064 - 2.5 * 0.106  # NHANES young-female LS mean/SD at T = -2.5
     expected = 2.3 ** (-(bmd0 * 0.10) / 0.142)
@@ -67,7 +81,8 @@ def test_fracture_link_matches_marshall_gradient():
 
 
 @pytest.mark.parametrize("kw, err, match", [
-    (dict(drug="alendronate", dose="70 mg"), SpecError, "not in the bone model yet"),
+    (dict(drug="teriparatide", dose="20 ug"), SpecError, "not in the bone model yet"),
+    (dict(drug="alendronate", dose="70 mg", route="sc"), DosingError, "route of alendronate"),
     (dict(drug="romosozumab"), DosingError, "dose"),
     (dict(drug="romosozumab", dose="210 mL"), DosingError, "unit of dose"),
     (dict(drug="romosozumab", dose="210 mg", route="oral"), DosingError, "route of romosozumab"),

@@ -160,9 +160,10 @@ def test_states_non_negative_and_ls_gain_monotone_in_dose(d1, d2):
 # ----------------------------------------------------------------------------- calibration script
 @pytest.mark.slow
 def test_calibration_script_reproduces_the_values_in_the_modules():
-    from moasim.library.bone import calibrate, remodeling, stein2018_romosozumab
+    from moasim.library.bone import calibrate, comparators, remodeling, stein2018_romosozumab
 
     fitted = calibrate.calibrate(verbose=False)
-    written = {**remodeling.CALIBRATED, "KA_rsz": stein2018_romosozumab.KA_CALIBRATED, "CL_rsz": stein2018_romosozumab.CL_CALIBRATED}
+    written = {**remodeling.CALIBRATED, "KA_rsz": stein2018_romosozumab.KA_CALIBRATED, "CL_rsz": stein2018_romosozumab.CL_CALIBRATED,
+               "EC50_aln": comparators.EC50_ALN_CALIBRATED}
     for k, v in fitted.items():
         assert v == pytest.approx(written[k], rel=2e-4, abs=1e-9), k

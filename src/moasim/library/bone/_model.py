@@ -16,13 +16,14 @@ BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD
 
 @lru_cache(maxsize=1)
 def _base() -> Model:
-    return compose("bone", [stein2018_romosozumab.module(), comparators.denosumab_module(), remodeling.module()])
+    return compose("bone", [stein2018_romosozumab.module(), comparators.denosumab_module(), comparators.alendronate_module(),
+                                  remodeling.module()])
 
 
 def baseline_state(pv: Mapping[str, float]) -> dict[str, float]:
     """The drug-free steady state (closed form): cells and BMD at 1, sclerostin at KSYN/KDEG."""
     init = {s: 1.0 for s in BONE_STATES_AT_ONE}
-    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, DEPOT_den=0.0, AC_den=0.0, AP_den=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
+    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, DEPOT_den=0.0, AC_den=0.0, AP_den=0.0, BPS_aln=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
     return init
 
 

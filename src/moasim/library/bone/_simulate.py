@@ -25,9 +25,13 @@ __all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTP
 
 BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
 #: drugs whose mechanism is in the bone model now (others in simulation.BONE_DRUGS are refused)
-BONE_DRUGS_AVAILABLE = ("romosozumab", "denosumab")
-#: drug -> (SC depot state, central state, SC bioavailability parameter, routes)
-_DOSING = {"romosozumab": ("DEPOT_rsz", "AC_rsz", "F_rsz", ("sc", "iv")), "denosumab": ("DEPOT_den", "AC_den", "F_den", ("sc", "iv"))}
+BONE_DRUGS_AVAILABLE = ("romosozumab", "denosumab", "alendronate")
+#: drug -> route -> (state receiving the dose, parameters whose product is the fraction that arrives)
+_DOSING = {
+    "romosozumab": {"sc": ("DEPOT_rsz", ("F_rsz",)), "iv": ("AC_rsz", ())},
+    "denosumab": {"sc": ("DEPOT_den", ("F_den",)), "iv": ("AC_den", ())},
+    "alendronate": {"oral": ("BPS_aln", ("F_aln", "FB_aln"))},
+}
 
 #: outputs of simulate_bone: model output name -> result name
 BONE_OUTPUTS = {
@@ -38,6 +42,7 @@ BONE_OUTPUTS = {
     "ctx": "ctx",
     "conc_romosozumab": "romosozumab_concentration",
     "conc_denosumab": "denosumab_concentration",
+    "bone_surface_alendronate": "alendronate_bone_surface",
     "sclerostin_free": "sclerostin",
     "sclerostin_total": "sclerostin_total",
     "wnt_activity": "wnt_activity",
@@ -76,8 +81,8 @@ class BoneRegimen:
         Amount with unit (``"210 mg"``).
     every : str, optional
         Interval (``"1 month"``, ``"28 days"``); single dose if None.
-    route : str
-        ``"sc"`` (default) or ``"iv"``.
+    route : str, optional
+        romosozumab, denosumab: ``"sc"`` (default) or ``"iv"``; alendronate: ``"oral"``.
     start : float
         First dose (day).
     count : int, optional
@@ -87,14 +92,16 @@ class BoneRegimen:
     drug: str
     dose: str
     every: str | None = None
-    route: str = "sc"
+    route: str | None = None
     start: float = 0.0
     count: int | None = None
 
     def __post_init__(self) -> None:
         if self.drug not in BONE_DRUGS_AVAILABLE:
             raise SpecError(unknown_name("bone drug", self.drug, BONE_DRUGS_AVAILABLE))
-        routes = _DOSING[self.drug][3]
+        if self.route is None:
+            object.__setattr__(self, "route", next(iter(_DOSING[self.drug])))
+        routes = tuple(_DOSING[self.drug])
         if self.route not in routes:
             raise DosingError(unknown_name(f"route of {self.drug}", self.route, routes))
         if not (math.isfinite(self.start) and self.start >= 0):
@@ -113,12 +120,9 @@ class BoneRegimen:
                 raise DosingError(invalid_value("every", self.every, "an interval > 0"))
             n = self.count if self.count is not None else int(math.ceil((t_end - self.start) / step - 1e-9))
             times = [self.start + i * step for i in range(max(n, 0))]
-        depot, central, f, _ = _DOSING[self.drug]
-        if self.route == "sc":
-            action = lambda: Add(depot, amount * pv[f])  # noqa: E731
-        else:
-            action = lambda: Add(central, amount)  # noqa: E731
-        return [Event(t, action(), label=f"{self.drug} {self.route}", dose=(self.drug, value, unit)) for t in times if t < t_end]
+        target, fractions = _DOSING[self.drug][self.route]
+        arrives = amount * float(np.prod([pv[f] for f in fractions]))
+        return [Event(t, Add(target, arrives), label=f"{self.drug} {self.route}", dose=(self.drug, value, unit)) for t in times if t < t_end]
 
     def __str__(self) -> str:
         every = f" every {self.every}" if self.every else " once"
@@ -140,7 +144,9 @@ def _result_class():
             ip, ic = int(np.argmax(o["p1np"])), int(np.argmin(o["ctx"]))
             out = {f"final_{k}": float(o[k][-1]) for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck", "p1np", "ctx")}
             out.update(peak_p1np=float(o["p1np"][ip]), peak_p1np_day=float(t[ip]), nadir_ctx=float(o["ctx"][ic]), nadir_ctx_day=float(t[ic]),
-                       cmax_ng_per_mL=float(np.max(o["drug_concentration"])), final_day=float(t[-1]))
+                       final_day=float(t[-1]))
+            if "drug_concentration" in o:
+                out["cmax_ng_per_mL"] = float(np.max(o["drug_concentration"]))
             return out
 
         def plot(self, path: str | None = None, title: str | None = None):
@@ -158,8 +164,12 @@ def _result_class():
             for k in ("p1np", "ctx"):
                 ax[1].plot(t, o[k], label=k.upper())
             ax[1].set_ylabel("marker, % change")
-            ax[2].plot(t, o["drug_concentration"] / 1000.0)
-            ax[2].set_ylabel(f"{self.drug or 'drug'}, ug/mL")
+            if "drug_concentration" in o:
+                ax[2].plot(t, o["drug_concentration"] / 1000.0)
+                ax[2].set_ylabel(f"{self.drug or 'drug'}, ug/mL")
+            else:
+                ax[2].plot(t, o["alendronate_bone_surface"])
+                ax[2].set_ylabel("alendronate on bone surfaces, ug")
             ax[2].set_xlabel("day")
             for a in ax[:2]:
                 a.legend(fontsize=8)
@@ -215,9 +225,11 @@ def run_bone(
         outputs[f"{kind}_fracture_rr"] = _ro(relative_risk(outputs[link.output], kind))
         units[f"{kind}_fracture_rr"] = "1"
     # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
+    # (alendronate has no modelled serum concentration: its bone-surface amount is reported instead)
     main = regimens[0].drug if regimens else "romosozumab"
-    outputs["drug_concentration"] = outputs[f"{main}_concentration"]
-    units["drug_concentration"] = units[f"{main}_concentration"]
+    if f"{main}_concentration" in outputs:
+        outputs["drug_concentration"] = outputs[f"{main}_concentration"]
+        units["drug_concentration"] = units[f"{main}_concentration"]
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     text = "; then ".join(str(r) for r in regimens) or "none (placebo)"
     drugs = sorted({r.drug for r in regimens})
@@ -249,13 +261,14 @@ def simulate_bone(
     Parameters
     ----------
     drug : str or None
-        ``"romosozumab"``; None (or ``"placebo"``) for the drug-free course.
+        ``"romosozumab"``, ``"denosumab"`` or ``"alendronate"``; None (or ``"placebo"``) for the
+        drug-free course.
     dose : str
         Amount per administration with unit, e.g. ``"210 mg"``.
     every : str, optional
         Dosing interval (``"1 month"`` = 30.44 days via pint, or ``"28 days"``); single dose if absent.
-    route : {"sc", "iv"}, optional
-        Default ``"sc"``.
+    route : {"sc", "iv", "oral"}, optional
+        Default: ``"sc"`` for the antibodies, ``"oral"`` for alendronate.
     days : float
         Duration (day).
     population : str
@@ -295,7 +308,7 @@ def simulate_bone(
         if dose is None:
             raise DosingError(invalid_value("dose", None, "an amount with unit, e.g. '210 mg'"))
         regimens.append(BoneRegimen(drug=drug, dose=str(dose) if not isinstance(dose, str) else dose, every=every,
-                                    route=route or "sc", count=count))
+                                    route=route, count=count))
     return run_bone(regimens, days=days, subject=subject, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol,
                     parameters=parameters)
 

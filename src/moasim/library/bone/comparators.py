@@ -1,4 +1,5 @@
-"""Comparator drugs whose mechanism is in the bone model: denosumab (RANKL neutralisation).
+"""Comparator drugs whose mechanism is in the bone model: denosumab (RANKL neutralisation) and
+alendronate (osteoclast inhibition by bone-surface bisphosphonate).
 
 Denosumab PK (Peterson et al. 2004, AAPS J 6(S1) abstract W4340, as coded in OpenBoneMin.cpp,
 R-code): SC first-order absorption, two compartments, linear + Michaelis-Menten
@@ -21,8 +22,19 @@ back at baseline by day ~170), earlier than in the clinic (suppression through m
 LS BMD at 12 months is ~+3.4%. Not calibrated (no
 denosumab target in the calibration set): treat denosumab results as qualitative.
 
-Bisphosphonate hook: ``KILL_bp`` (extra OC apoptosis, relative to baseline) is a parameter
-held at 0; an alendronate module (bone-bound pool -> OC apoptosis) is not implemented yet.
+Alendronate (oral, weekly): of an oral dose a fraction F_aln = 0.76% is absorbed (women,
+fasting, 90% CI 0.58-0.98%; Gertz 1995 Clin Pharmacol Ther 58:288 abstract, R) and about half
+of the systemic dose is taken up by the skeleton, the rest excreted in urine within 72 h
+(FB_aln = 0.5; Gertz/Porras review abstract, R). The skeletal drug first sits on bone surfaces,
+where resorbing osteoclasts take it up and die; it leaves the surface pool by burial under new
+bone and by resorption (its skeletal half-life exceeds 10 years, R, but it is then inert)::
+
+    dBPS_aln/dt = -KS_aln*(OBA + OCA)/2*BPS_aln          (oral dose enters as F_aln*FB_aln*dose, ug)
+    KILL_bp     = EMAX_aln*BPS_aln/(EC50_aln + BPS_aln)   extra OC apoptosis (OC removal x (1 + KILL_bp))
+
+KS_aln 1/60 per day (surface pool renewed over ~2 months by remodelling, A); EMAX_aln 3 (OC
+lifespan shortened at most 4-fold, i.e. CTX at most -75%; A); EC50_aln calibrated (C) to
+alendronate 70 mg weekly LS BMD +4.1% at 12 months (McClung 2014 open-label arm, R2).
 
 References
 ----------
@@ -54,8 +66,6 @@ def denosumab_module() -> Module:
             P(name="KM_den", value=188.0, unit="ng/mL", lower=0, tag="R-code", source=OBM + " DENKM", doc="saturable elimination Km"),
             P(name="KDEN_rankl", value=2e-6 / 2.93273e-3 * 1e6 / 150000, unit="mL/ng", lower=0, tag="D",
               source="kdenosl/koutL x (1e6/150000) from OpenBoneMin.cpp (R-code)", doc="RANKL neutralisation per ng/mL"),
-            P(name="KILL_bp", value=0.0, unit="1", lower=0, tag="A", source="bisphosphonate hook (no bisphosphonate module yet)",
-              doc="extra OC apoptosis relative to baseline"),
         ),
         states=(
             State(name="DEPOT_den", unit="ug", doc="SC depot", dosable=True),
@@ -73,4 +83,35 @@ def denosumab_module() -> Module:
         },
         outputs=(Output(name="conc_denosumab", expr="Cden", unit="ng/mL", doc="serum denosumab"),),
         references=("Peterson 2004 AAPS J W4340",),
+    )
+
+
+#: calibrated value (calibrate.py, stage 4)
+EC50_ALN_CALIBRATED = 7071.03
+
+
+def alendronate_module() -> Module:
+    """Alendronate: bone-surface bisphosphonate pool -> osteoclast apoptosis (``KILL_bp``)."""
+    P = Parameter
+    return Module(
+        name="pk_alendronate",
+        doc=__doc__ or "",
+        parameters=(
+            P(name="F_aln", value=0.0076, unit="1", lower=0, upper=1, tag="R", source="Gertz 1995 Clin Pharmacol Ther 58:288 (abstract)",
+              doc="oral bioavailability (fasting)"),
+            P(name="FB_aln", value=0.5, unit="1", lower=0, upper=1, tag="R",
+              source="~50% of a systemic dose excreted in urine in 72 h, rest to skeleton (Gertz; Porras 1999 Clin Pharmacokinet abstracts)",
+              doc="skeletal uptake fraction"),
+            P(name="KS_aln", value=1 / 60, unit="1/day", lower=0, tag="A", source="bone-surface pool renewed over ~2 months",
+              doc="surface pool turnover at baseline remodelling"),
+            P(name="EMAX_aln", value=3.0, unit="1", lower=0, tag="A", source="OC lifespan shortened at most 4-fold",
+              doc="max extra OC apoptosis"),
+            P(name="EC50_aln", value=EC50_ALN_CALIBRATED, unit="ug", lower=0, tag="C",
+              source="calibrated to alendronate 70 mg weekly LS BMD +4.1% at 12 m (McClung 2014, R2)", doc="surface amount for half effect"),
+        ),
+        states=(State(name="BPS_aln", unit="ug", doc="alendronate on bone surfaces", dosable=True),),
+        assignments={"KILL_bp": "EMAX_aln*BPS_aln/(EC50_aln + BPS_aln)"},
+        rates={"BPS_aln": "-KS_aln*(OBA + OCA)/2*BPS_aln"},
+        outputs=(Output(name="bone_surface_alendronate", expr="BPS_aln", unit="ug", doc="alendronate on bone surfaces"),),
+        references=("Gertz 1995 Clin Pharmacol Ther 58:288",),
     )

@@ -92,15 +92,15 @@ CAL = "calibrated (moasim.library.bone.calibrate) to the romosozumab targets: "
 
 #: calibrated values (calibrate.py prints these; see the module docstring)
 CALIBRATED = {
-    "KSI_wnt": 2.3669,
-    "AMOD_ob": 1.0018,
-    "KACT_ob": 0.0077867,
-    "KLC_ob": 0.00071187,
-    "KT_tgf": 1.0005,
-    "GO_opg": 1.0079,
-    "KLS_site": 5.3484e-4,
-    "KTH_site": 2.2246e-4,
-    "KFN_site": 1.7986e-4,
+    "KSI_wnt": 2.36689,
+    "AMOD_ob": 1.00181,
+    "KACT_ob": 0.00778683,
+    "KLC_ob": 0.000712001,
+    "KT_tgf": 1.00052,
+    "GO_opg": 1.00789,
+    "KLS_site": 5.34842e-4,
+    "KTH_site": 2.22456e-4,
+    "KFN_site": 1.79858e-4,
 }
 
 

@@ -11,6 +11,8 @@ Equations (amounts ug, volumes L, concentrations nM inside the TMDD algebra, day
     Ctot  = AC_rsz/(VC_rsz*MW_rsz)                              total drug, nM
     Cfree = 0.5*((Ctot - RTOT_scl - KSS_rsz)
                  + sqrt((Ctot - RTOT_scl - KSS_rsz)^2 + 4*KSS_rsz*Ctot))
+          (coded as the algebraically equal 2*KSS*Ctot/(sqrt(...) - (Ctot - RTOT - KSS)),
+           which does not cancel when the drug washes out)
     CPLX  = RTOT_scl*Cfree/(KSS_rsz + Cfree)                    drug-sclerostin complex, nM
     dDEPOT_rsz/dt = -KA_rsz*DEPOT_rsz                            (SC dose enters as F*dose)
     dAC_rsz/dt    = KA_rsz*DEPOT_rsz - (CL_rsz + Q_rsz)*Cfree*MW_rsz
@@ -50,8 +52,8 @@ from ...model import Module, Output, Parameter, State
 SOURCE = "Stein & Peletier 2018 CPT:PSP 7:670 Table 1 (nlmixr2lib Stein_2018_romosozumab.R)"
 
 #: calibrated values (calibrate.py); see module docstring
-KA_CALIBRATED = 0.18817
-CL_CALIBRATED = 0.15877
+KA_CALIBRATED = 0.188167
+CL_CALIBRATED = 0.158765
 
 
 def module() -> Module:
@@ -88,7 +90,9 @@ def module() -> Module:
         ),
         assignments={
             "Ctot_rsz": "AC_rsz/(VC_rsz*MW_rsz)",
-            "Cfree_rsz": "0.5*((Ctot_rsz - RTOT_scl - KSS_rsz) + sqrt((Ctot_rsz - RTOT_scl - KSS_rsz)^2 + 4*KSS_rsz*Ctot_rsz))",
+            # 0.5*(a + sqrt(a^2 + 4*KSS*Ctot)) rewritten as 2*KSS*Ctot/(sqrt(...) - a): the same value, but free of
+            # cancellation when a = Ctot - RTOT - KSS < 0 (washout), where the textbook form made CVODE fail
+            "Cfree_rsz": "2*KSS_rsz*Ctot_rsz/(sqrt((Ctot_rsz - RTOT_scl - KSS_rsz)^2 + 4*KSS_rsz*Ctot_rsz) - (Ctot_rsz - RTOT_scl - KSS_rsz))",
             "CPLX_scl": "RTOT_scl*Cfree_rsz/(KSS_rsz + Cfree_rsz)",
             "SFREE_scl": "RTOT_scl - CPLX_scl",
         },
