@@ -138,8 +138,7 @@ def test_invitro_model_exports_to_sbml():
 def test_in_vivo_mapping_keeps_transmembrane_exposure_scaling():
     # EC50V x FVIVO (what xS_<drug> divides by) is unchanged by the proposed reparameterisation
     m = rp.in_vivo_mapping()
-    from moasim.library.physiology.thrombopoiesis import receptor_module
-
-    fv_old = next(p.value for p in receptor_module(False, ()).parameters if p.name == "FVIVO")
-    for sfx, ec50_old in (("elt", 13.4), ("het", 0.4), ("ava", 3.3)):
-        assert m[f"EC50V_{sfx}"]["value"] * m["FVIVO"]["value"] == pytest.approx(ec50_old * fv_old, rel=2e-3), sfx
+    cur = rp.current_in_vivo_potency()
+    for sfx in ("elt", "het", "ava"):
+        new = m[f"EC50V_{sfx}"]["value"] * m["FVIVO"]["value"]
+        assert new == pytest.approx(cur[f"EC50V_{sfx}"] * cur["FVIVO"], rel=2e-3), sfx

@@ -36,7 +36,7 @@ from typing import Mapping
 from ..errors import SpecError, unknown_name
 from ..model import Parameter
 
-__all__ = ["LigandParams", "CellParams", "LIGANDS", "CELLS", "ligand", "cell", "in_vivo_mapping",
+__all__ = ["LigandParams", "CellParams", "LIGANDS", "CELLS", "ligand", "cell", "in_vivo_mapping", "current_in_vivo_potency",
            "EXTRACELLULAR", "TRANSMEMBRANE"]
 
 EXTRACELLULAR = "extracellular"
@@ -191,11 +191,20 @@ def in_vivo_mapping() -> dict[str, dict[str, object]]:
     }
     for n, sfx in (("eltrombopag", "elt"), ("hetrombopag", "het"), ("avatrombopag", "ava")):
         out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KD_{sfx} (receptor_params)"}
-    from .physiology.thrombopoiesis import receptor_module
-
-    fv = next(p.value for p in receptor_module(False, ()).parameters if p.name == "FVIVO")
+    fv, ec = current_in_vivo_potency()["FVIVO"], current_in_vivo_potency()["EC50V_elt"]
     kd = LIGANDS["eltrombopag"].KA.value
-    out["FVIVO"] = {"value": fv * 13.4 / kd, "unit": "1",
-                    "from": f"FVIVO_current x EC50V_elt_current / KD_elt = {fv:g} x 13.4 / {kd:g} (keeps every xS_<drug> unchanged: "
-                            "the transmembrane KD/EC50(32D-MPL) ratio is common to the class)"}
+    out["FVIVO"] = {"value": fv * ec / kd, "unit": "1",
+                    "from": f"FVIVO_current x EC50V_elt_current / KD_elt = {fv:g} x {ec:g} / {kd:g} (keeps every xS_<drug> unchanged: "
+                            "the transmembrane KD/EC50(32D-MPL) ratio is common to the class; idempotent once applied)"}
     return out
+
+
+def current_in_vivo_potency() -> dict[str, float]:
+    """The in-vivo model's current FVIVO and EC50V_<drug> values (read from its modules)."""
+    from .physiology.thrombopoiesis import receptor_module
+    from .pk import gibiansky2011_eltrombopag, hetrombopag, liu2025_avatrombopag
+
+    params = list(receptor_module(False, ()).parameters)
+    for mod in (gibiansky2011_eltrombopag, hetrombopag, liu2025_avatrombopag):
+        params += list(mod.module().parameters)
+    return {p.name: float(p.value) for p in params if p.name == "FVIVO" or p.name.startswith("EC50V_")}
