@@ -1,10 +1,13 @@
 """Bone layer (issue 6): romosozumab PK with sclerostin TMDD, a mechanistic remodelling
 model (osteocytes/sclerostin -> Wnt -> osteoblasts; RANKL/OPG -> osteoclasts; P1NP, CTX,
-site BMD) and a BMD-to-fracture link.
+site BMD), comparators whose mechanism is in the model (denosumab: RANKL neutralisation;
+alendronate: osteoclast apoptosis), and a BMD-to-fracture link (Marshall 1996).
 
 Public API: :func:`simulate_bone` (what ``moasim.simulate`` calls for bone drugs and the
 ``postmenopausal_osteoporosis`` population), :func:`run_bone` with :class:`BoneRegimen`
-for sequences and treatment stop, :func:`build_bone_model`, :class:`BoneSubject`.
+for sequences and treatment stop, :func:`build_bone_model`, :func:`bone_sbml`,
+:class:`BoneSubject`, :func:`fracture_relative_risk`. Calibration: ``python -m
+moasim.library.bone.calibrate``.
 """
 
 from ._model import bone_sbml, build_bone_model
