@@ -136,3 +136,16 @@ def test_cli_never_tracebacks(tmp_path, capsys, cmd, data):
     assert main([*cmd, str(f), "--json"]) in (0, 2)
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") <= 1
+
+
+@SETTINGS
+@given(head=st.lists(row, max_size=3), n_rows=st.integers(0, 9), body=st.lists(row, max_size=9),
+       sep=st.sampled_from([",", ";", "\t"]))
+def test_fuzzed_plate_exports(tmp_path, head, n_rows, body, sep):
+    from moasim.assay import read_plate
+
+    header = sep.join([""] + [str(j) for j in range(1, 13)])
+    rows = [sep.join([chr(65 + i)] + (body[i].split(",") if i < len(body) else [])) for i in range(n_rows)]
+    (tmp_path / "p.csv").write_text("\n".join([*head, header, *rows]))
+    (tmp_path / "m.csv").write_text("well,concentration\nA1,0\nA2,1\nB3,10\n")
+    _only_moasim_errors(read_plate, tmp_path / "p.csv", tmp_path / "m.csv")
