@@ -19,7 +19,16 @@ from .blot import load_blot as load_blot
 from .blot import normalise_blot as normalise_blot
 from .blot import plot_blot as plot_blot
 from .blot import quantify_blot as quantify_blot
+from .blot import blot_from_array as blot_from_array
 from .flow import FlowSample as FlowSample
+from .flow import MarkerPanel as MarkerPanel
+from .flow import PloidyResult as PloidyResult
+from .flow import arcsinh as arcsinh
+from .flow import logicle as logicle
+from .flow import plot_flow as plot_flow
+from .flow import positivity_thresholds as positivity_thresholds
+from .flow import read_gatingml as read_gatingml
+from .flow import write_fcs as write_fcs
 from .flow import GatingStrategy as GatingStrategy
 from .flow import PolygonGate as PolygonGate
 from .flow import QuadrantGate as QuadrantGate
@@ -38,5 +47,6 @@ __all__ = [
     "compare_models", "fit_4pl", "fit_5pl", "fit_curve", "fit_dose_response", "plot_dose_response",
     "FlowSample", "GatingStrategy", "PolygonGate", "QuadrantGate", "RectangleGate", "apply_gates", "compensate",
     "fit_ploidy", "gating_strategy_from_dict", "megakaryocyte_panel", "read_fcs", "transform",
-    "BlotQuantification", "load_blot", "normalise_blot", "plot_blot", "quantify_blot",
+    "BlotQuantification", "load_blot", "normalise_blot", "plot_blot", "quantify_blot", "blot_from_array",
+    "MarkerPanel", "PloidyResult", "arcsinh", "logicle", "plot_flow", "positivity_thresholds", "read_gatingml", "write_fcs",
 ]
