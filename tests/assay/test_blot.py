@@ -124,3 +124,15 @@ def test_cli_blot_json_plot_and_errors(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     assert main(["blot", str(tmp_path / "bad.png"), "--json"]) == 2
+
+
+def test_empty_vehicle_lane_with_explicit_lane_centres():
+    img, truth = synth(seed=6, amps_t=[0, 2000, 4000, 8000, 3000, 800], amps_l=[0] * 6)
+    with pytest.raises(DataError):
+        quantify_blot(blot_from_array(img), n_lanes=6, band_names=["pSTAT5"])
+    q = quantify_blot(blot_from_array(img), lane_centres=[30 + 60 * i for i in range(6)], band_names=["pSTAT5"])
+    assert abs(q.bands[0].intensity) < 0.01 * truth[(1, "pSTAT5")]
+    for b in q.bands[1:]:
+        assert b.intensity == pytest.approx(truth[(b.lane, "pSTAT5")], rel=0.05)
+    with pytest.raises(SpecError):
+        quantify_blot(blot_from_array(img), lane_centres=[50, 40])

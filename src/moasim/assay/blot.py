@@ -313,6 +313,18 @@ def _local_baseline(img: np.ndarray, x0: int, x1: int, y0: int, y1: int, strip: 
     return mt[None, :] + frac * (mb - mt)[None, :]
 
 
+def _explicit_lanes(centres: Sequence[float], width: float | None, image_width: int) -> list[tuple[int, int]]:
+    c = np.asarray(list(centres), dtype=float)
+    if c.size == 0 or not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0) or c.min() < 0 or c.max() >= image_width:
+        raise SpecError(invalid_value("lane centres", list(centres)[:6], f"increasing pixel columns in 0..{image_width - 1}"))
+    if width is None:
+        width = 0.8 * float(np.median(np.diff(c))) if c.size > 1 else image_width / 2
+    if not (np.isfinite(width) and width >= 1):
+        raise SpecError(invalid_value("lane width", width, "a number of pixels >= 1"))
+    half = max(1, int(round(width / 2)))
+    return [(max(0, int(round(x)) - half), min(image_width, int(round(x)) + half + 1)) for x in c]
+
+
 def _band_extents(sig: np.ndarray, lanes, cores: list[tuple[int, int]], margin: int, frac: float = 0.01):
     """Rows of each band target: from its detected core, extend while the lane-summed row profile
     stays above ``frac`` of the band's peak (tails), not past the midpoint to the next band; add ``margin``."""
@@ -335,7 +347,8 @@ def _band_extents(sig: np.ndarray, lanes, cores: list[tuple[int, int]], margin: 
 def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None = None,
                   lane_labels: Sequence[str] | None = None, band_names: Sequence[str] | None = None,
                   background: str = "local", radius: float = 50.0, margin: int = 3,
-                  invert: bool | None = None) -> BlotQuantification:
+                  invert: bool | None = None, lane_centres: Sequence[float] | None = None,
+                  lane_width: float | None = None) -> BlotQuantification:
     """Find lanes and bands and integrate background-subtracted band intensities.
 
     Parameters
@@ -356,6 +369,10 @@ def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None =
     margin
         Rows added above and below each detected band before integrating (captures tails);
         also the strip height of the local baseline.
+    lane_centres, lane_width
+        Explicit lane centres (pixel columns, left to right) and width (default 80% of the
+        spacing): for blots where a lane is empty (e.g. no phospho signal in the vehicle lane)
+        and cannot be found from the image.
     """
     if background not in BACKGROUNDS:
         raise SpecError(unknown_name("background method", background, BACKGROUNDS))
@@ -367,7 +384,10 @@ def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None =
         sig, _ = subtract_background(px, max(radius, 2.0))  # only to find lanes/bands; integration uses local baselines
     else:
         sig = px - float(np.percentile(px, 1))
-    lanes = find_lanes(sig, n_lanes)
+    if lane_centres is not None:
+        lanes = _explicit_lanes(lane_centres, lane_width, px.shape[1])
+    else:
+        lanes = find_lanes(sig, n_lanes)
     if lane_labels is not None and len(lane_labels) != len(lanes):
         raise SpecError(invalid_value("lane labels", len(lane_labels), f"one label per lane ({len(lanes)} lanes found)"))
     labels = [str(s) for s in lane_labels] if lane_labels is not None else [str(i + 1) for i in range(len(lanes))]

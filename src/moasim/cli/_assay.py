@@ -55,7 +55,8 @@ def _run_dose_response(args) -> int:
         return 0
     unit = f" {args.unit}" if args.unit else ""
     for g, c in res.groups.items():
-        print(f"group {g}: {c.model.upper()}, n={c.n}, residual SD {_fmt(c.sigma)}" + (f", outliers at rows {list(map(int, c.outlier.nonzero()[0]))}" if c.outlier.any() else ""))
+        print(f"group {g}: {c.model.upper()}, n={c.n}, residual SD {_fmt(c.sigma)}" + (f", outliers at rows {list(map(int, c.outlier.nonzero()[0]))}" if c.outlier.any() else "")
+              + ("" if c.converged else " (WARNING: optimiser stopped before convergence)"))
         print(f"  {'parameter':<10} {'estimate':>12} {'SE':>12} {'95% CI':>28}")
         for k, v in c.estimates.items():
             lo, hi = c.ci95[k]
@@ -202,7 +203,8 @@ def _register_flow(sub) -> None:
     p.add_argument("--compensate", action="store_true", help="apply the file's $SPILLOVER matrix")
     p.add_argument("--transform", default="none", choices=("none", "logicle", "arcsinh"), help="transform before gating")
     p.add_argument("--transform-channels", default=None, metavar="CH1,CH2", help="channels to transform (default: thresholded markers)")
-    p.add_argument("--threshold", action="append", metavar="MARKER=VALUE", help="positivity cut-off (repeatable)")
+    p.add_argument("--threshold", action="append", metavar="MARKER=VALUE",
+                   help="positivity cut-off (repeatable); on the transformed scale when --transform is given")
     p.add_argument("--control", default=None, metavar="CONTROL.fcs", help="unstained/isotype control: cut-offs at --quantile")
     p.add_argument("--markers", default="CD41,CD61,CD42b", help="markers cut from --control (default CD41,CD61,CD42b)")
     p.add_argument("--quantile", type=float, default=0.99, help="control quantile for cut-offs (default 0.99)")
@@ -236,8 +238,14 @@ def _run_blot(args) -> int:
         if not sep or not tgt.strip() or not path.strip():
             raise SpecError(invalid_value("--image", item, "TARGET=FILE, e.g. STAT5=total.tif"))
         extra.append((tgt.strip(), path.strip()))
+    centres = None
+    if args.lane_centres:
+        try:
+            centres = [float(v) for v in args.lane_centres.split(",")]
+        except ValueError:
+            raise SpecError(invalid_value("--lane-centres", args.lane_centres, "comma-separated pixel columns")) from None
     opts = dict(n_lanes=args.lanes, lane_labels=_split(args.lane_labels), background=args.background,
-                radius=args.radius, invert=invert)
+                radius=args.radius, invert=invert, lane_centres=centres, lane_width=args.lane_width)
     main_q = blot.quantify_blot(args.file, band_names=_split(args.bands), **opts)
     quants = [main_q] + [blot.quantify_blot(path, band_names=[tgt], **opts) for tgt, path in extra]
     table = pd.concat([q.to_frame().assign(image=q.source) for q in quants], ignore_index=True)
@@ -267,6 +275,8 @@ def _register_blot(sub) -> None:
     p.add_argument("file", metavar="IMAGE", help="TIFF/PNG blot image")
     p.add_argument("--lanes", type=int, default=None, help="number of lanes (recommended)")
     p.add_argument("--lane-labels", default=None, metavar="L1,L2,...", help="lane names left to right (e.g. vehicle,1nM,10nM)")
+    p.add_argument("--lane-centres", default=None, metavar="X1,X2,...", help="explicit lane centres in pixels (when a lane is empty)")
+    p.add_argument("--lane-width", type=float, default=None, metavar="PX", help="lane width in pixels (with --lane-centres)")
     p.add_argument("--bands", default=None, metavar="T1,T2,...", help="targets top to bottom (e.g. pSTAT5,GAPDH)")
     p.add_argument("--image", action="append", metavar="TARGET=FILE", help="another strip/membrane, same lanes, one target (repeatable)")
     p.add_argument("--background", default="local", choices=("local", "rolling-ball", "none"), help="background method (default local)")
