@@ -7,11 +7,20 @@ from ._common import check_out_path, print_json
 
 
 def run(args) -> int:
+    from importlib import resources
+
     from ..trials import load_trial_spec, run_trial
 
-    spec = load_trial_spec(args.spec).with_run_options(n=args.n, seed=args.seed, replicates=args.replicates)
+    embedded = args.spec is None
+    path = args.spec or str(resources.files("moasim.trials").joinpath("default_trial.yaml"))
+    spec = load_trial_spec(path).with_run_options(n=args.n, seed=args.seed, replicates=args.replicates)
+    if embedded and not args.report:
+        args.report = "moasim_trial.html"
+    plot = args.plot or ("moasim_trial.png" if embedded else None)
     if args.report:
         check_out_path(args.report, (".html",), "--report")
+    if plot:
+        check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     if args.workers is not None and args.workers < 1:
         raise SpecError(invalid_value("--workers", args.workers, "an integer >= 1"))
     res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json)
@@ -19,6 +28,10 @@ def run(args) -> int:
         from ..report.trial_report import render_trial_report
 
         render_trial_report(res, args.report)
+    if plot:
+        from ..report.trial_report import _save, trial_figure
+
+        _save(trial_figure(res), plot)
     if args.json:
         print_json(res.to_json_dict())
         return 0
@@ -31,12 +44,14 @@ def run(args) -> int:
     print(f"  shards: {res.shards_run} run, {res.shards_reused} reused; output {res.out_dir}")
     if args.report:
         print(f"  report: {args.report}")
+    if plot:
+        print(f"  plot: {plot}")
     return 0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("trial", help="run a virtual trial from a YAML spec")
-    p.add_argument("spec", help="trial spec (YAML)")
+    p = sub.add_parser("trial", help="run a virtual trial from a YAML spec (no spec: the embedded default, romiplostim vs placebo, 24 weeks)")
+    p.add_argument("spec", nargs="?", help="trial spec (YAML); default: the embedded romiplostim 24-week trial")
     p.add_argument("--n", type=int, help="subjects per arm (overrides the spec)")
     p.add_argument("--seed", type=int, help="random seed (overrides the spec)")
     p.add_argument("--replicates", type=int, help="replicate trials (overrides the spec)")
@@ -44,5 +59,6 @@ def register(sub) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     p.add_argument("--report", help="write an HTML report")
+    p.add_argument("--plot", help="write the platelet-band / response figure (.png, .pdf, .svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

@@ -229,7 +229,7 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None) -> None:
     if scheduler:
         from distributed import Client, as_completed as dask_completed
 
-        with Client(scheduler, timeout="10s") as client:
+        with Client(scheduler, timeout="60s") as client:
             futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, pure=False) for a, r, s, c, p in tasks]
             counts = {f.key: t[3] for f, t in zip(futures, tasks)}
             for f in dask_completed(futures):

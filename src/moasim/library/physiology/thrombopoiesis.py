@@ -14,7 +14,8 @@ in ITP (MK mass preserved) but rises 10-30x when MKs and platelets are both abse
 Equations (canonical units: day, pg/mL, 10^9/L platelet equivalents)::
 
     xT = TPO/KD_TPO                     xR = Cfree_rom/KD_rom        (extracellular site)
-    xS = sum_i FUREL_i*C_i/(EC50_i*FVIVO)                            (transmembrane site)
+    xS = sum_i FUREL_i*C_i/(KTM_i*FVIVO)                             (transmembrane site; KTM_i = EC50V_<drug>,
+                                                                      the site KD shared with the in-vitro model)
     A  = (xT + EFF*E_ROM*xR)/(1 + xT + xR) + EFF*E_TM*xS/(1 + xS)    (additive sites; EFF = DRUG_EFF)
     prod = F_MARROW*KPROD*(1 + SMAX*A/(A50 + A))                     (Wang 2010 Emax on production)
     dPROG/dt = prod - KDE*PROG                                       (committed progenitors; Perez-Ruixo 2012 kDE)
@@ -44,6 +45,7 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from ..receptor_params import LIGANDS
 
 __all__ = ["N_MK", "N_PLT", "tpo_module", "megakaryopoiesis_module", "itp_module", "receptor_module", "subject_module"]
 
@@ -82,8 +84,8 @@ def tpo_module() -> Module:
             Parameter(name="FR_TPO", value=0.97, unit="1", lower=0, upper=1, tag="C",
                       source="calibrated to tpo_amegakaryocytic_ratio (Gu 2002; Br J Haematol 1998; Mukai 1996 ratios 14-29)",
                       doc="fraction of healthy TPO clearance mediated by c-Mpl"),
-            Parameter(name="KD_TPO", value=5790.0, unit="pg/mL", lower=0, tag="D",
-                      source="Li 1999 Kd 163 pM (R) x 35.5 kg/mol (332 aa x 107 Da, D)",
+            Parameter(name="KD_TPO", value=LIGANDS["tpo"].KA.value * LIGANDS["tpo"].MW.value, unit="pg/mL", lower=0, tag="D",
+                      source="TPO-c-Mpl KD from moasim.library.receptor_params (Li 1999 Kd 163 pM, R) x molar mass",
                       doc="TPO-c-Mpl dissociation constant"),
         ),
         states=(State(name="TPO", unit="pg/mL", doc="serum thrombopoietin"),),
@@ -118,9 +120,9 @@ def receptor_module(rom: bool, small_molecules: tuple[str, ...]) -> Module:
         Parameter(name="E_TM", value=0.1, unit="1", lower=0, tag="C",
                   source="calibrated with FVIVO to eltrombopag_hv_max_increase (Jenkins 2007) and eltrombopag_itp_day43_responders (Bussel 2007); tools/calibrate*.py",
                   doc="maximal activation by the transmembrane site (class value), relative to full TPO-site occupancy"),
-        Parameter(name="FVIVO", value=2216.0, unit="1", lower=0, tag="C",
-                  source="calibrated to eltrombopag_hv_max_increase; same for the class (protein binding >99%, label)",
-                  doc="total plasma concentration / in-vitro EC50 ratio giving equal occupancy (class value)"),
+        Parameter(name="FVIVO", value=8.144, unit="1", lower=0, tag="C",
+                  source="calibrated to eltrombopag_hv_max_increase and eltrombopag_itp_day43_responders (2216 x EC50 13.4 nM re-expressed per transmembrane KD 3646 nM, receptor_params.in_vivo_mapping)",
+                  doc="total plasma concentration over free site concentration at equal occupancy (class value; plasma binding x in-vitro medium)"),
         Parameter(name="DRUG_EFF", value=1.0, unit="1", lower=0, tag="A",
                   source="1 for a typical subject; non-responders 0.034 = 12/351 (Perez-Ruixo 2012: drug effect 12 vs 351 %/100 ug/wk in the two subpopulations, D)",
                   doc="subject's sensitivity to agonist-bound receptors (population mixture)"),
@@ -132,8 +134,9 @@ def receptor_module(rom: bool, small_molecules: tuple[str, ...]) -> Module:
                   doc="activation giving half-maximal stimulation"),
     ]
     if rom:
-        params.append(Parameter(name="KD_rom", value=0.131, unit="ng/mL", lower=0, tag="R",
-                                source="Wang 2010 AAPS J 12:729 (abstract): KD 0.131 ng/mL", doc="romiplostim-c-Mpl KD"))
+        params.append(Parameter(name="KD_rom", value=LIGANDS["romiplostim"].KA.value * LIGANDS["romiplostim"].MW.value / 1000.0, unit="ng/mL",
+                                lower=0, tag="D", source="romiplostim KD from moasim.library.receptor_params (Wang 2010 KD 0.131 ng/mL, R)",
+                                doc="romiplostim-c-Mpl KD"))
     return Module(
         name="receptor",
         doc=receptor_module.__doc__ or "",

@@ -27,6 +27,7 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from ..receptor_params import LIGANDS
 
 GIB = "Gibiansky 2011 J Clin Pharmacol 51:842"
 FAR = "Farrell 2014 Br J Clin Pharmacol 77:717 (nlmixr2lib Farrell_2014_eltrombopag.R)"
@@ -60,7 +61,9 @@ def module() -> Module:
             Parameter(name="MW_elt", value=442.5, unit="g/mol", lower=0, tag="D", source="C25H22N4O4 (free acid)", doc="molar mass"),
             Parameter(name="FUREL_elt", value=1.0, unit="1", lower=0, tag="A",
                       source="reference compound of the class translation FVIVO (1 by definition)", doc="unbound fraction in plasma relative to eltrombopag"),
-            Parameter(name="EC50V_elt", value=13.4, unit="nM", lower=0, tag="R", source="Xie 2018 J Cell Mol Med 22:5367 (32D-MPL proliferation)", doc="in-vitro EC50"),
+            Parameter(name="EC50V_elt", value=LIGANDS["eltrombopag"].KA.value, unit="nM", lower=0, tag="D",
+                      source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
+                      doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=(
             State(name="GUT1_elt", unit="ug", doc="gut, first absorption phase", dosable=True),

@@ -28,6 +28,7 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from ..receptor_params import LIGANDS
 
 W22 = "Wang Z 2022 Br J Clin Pharmacol 88:2084"
 CAL = "calibrated to hetrombopag_tmax and hetrombopag_half_life_dose_dependence (Zheng 2017); tools/calibrate.py"
@@ -53,7 +54,9 @@ def module() -> Module:
                       source="assumed equal to eltrombopag (structural analogue, seed 004); only enters via FVIVO", doc="molar mass"),
             Parameter(name="FUREL_het", value=6.0, unit="1", lower=0, tag="C",
                       source="calibrated to hetrombopag_phase1_week6 (Mei 2022): plasma binding of hetrombopag relative to eltrombopag is not published", doc="unbound fraction in plasma relative to eltrombopag"),
-            Parameter(name="EC50V_het", value=0.4, unit="nM", lower=0, tag="R", source="Xie 2018 J Cell Mol Med 22:5367 (32D-MPL proliferation)", doc="in-vitro EC50"),
+            Parameter(name="EC50V_het", value=LIGANDS["hetrombopag"].KA.value, unit="nM", lower=0, tag="D",
+                      source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
+                      doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=(
             State(name="GUT_het", unit="ug", doc="gut", dosable=True),

@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from ..receptor_params import LIGANDS
 
 LIU = "Liu 2025 Pharmaceuticals 18:903 (nlmixr2lib Liu_2025_avatrombopag.R)"
 N_TR = 9
@@ -43,8 +44,9 @@ def module() -> Module:
             Parameter(name="MW_ava", value=649.6, unit="g/mol", lower=0, tag="D", source="C29H34Cl2N6O3S2 (free base)", doc="molar mass"),
             Parameter(name="FUREL_ava", value=1.0, unit="1", lower=0, tag="A",
                       source="assumption: plasma binding like eltrombopag (>96%, label)", doc="unbound fraction in plasma relative to eltrombopag"),
-            Parameter(name="EC50V_ava", value=3.3, unit="nM", lower=0, tag="R2",
-                      source="Fukushima-Shintani 2009 Eur J Haematol, Ba/F3-hMpl proliferation (quoted second-hand)", doc="in-vitro EC50"),
+            Parameter(name="EC50V_ava", value=LIGANDS["avatrombopag"].KA.value, unit="nM", lower=0, tag="D",
+                      source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
+                      doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=tuple(State(name=n, unit="ug", doc="absorption transit", dosable=(n == tr[0])) for n in tr)
         + (State(name="GUT_ava", unit="ug", doc="absorption compartment"), State(name="CENT_ava", unit="ug", doc="central", dosable=True)),
