@@ -400,3 +400,19 @@ def test_plate_grid_inside_reader_export(tmp_path):
     (tmp_path / "nogrid.csv").write_text("a,b\n1,2\n")
     with pytest.raises(DataError):
         read_plate(tmp_path / "nogrid.csv", tmp_path / "map.csv")
+
+
+@pytest.mark.slow
+@pytest.mark.reference
+def test_relative_potency_ci95_coverage_simulation():
+    rng = np.random.default_rng(2025)
+    n, hit = 200, 0
+    for _ in range(n):
+        parts = []
+        for g, ec in (("ref", 10.0), ("test", 2.5)):  # true potency 4
+            x = np.repeat(np.r_[0.0, np.geomspace(0.01, 1000, 11)], 2)
+            parts.append(pd.DataFrame({"group": g, "concentration": x, "response": _f4(x, 1000, 9000, ec, 1.1) + rng.normal(0, 400, x.size)}))
+        lo, hi = fit_dose_response(pd.concat(parts), group="group").relative_potency["test"].ci95
+        hit += lo <= 4.0 <= hi
+    lo_b, hi_b = stats.binom.ppf([0.0005, 0.9995], n, 0.95) / n
+    assert lo_b <= hit / n <= hi_b, hit / n

@@ -838,7 +838,7 @@ def fit_dose_response(data: pd.DataFrame | str | os.PathLike, *, concentration: 
     fix_bottom
         Hold ``bottom`` at this value (4PL -> 3PL; 5PL with fixed bottom).
     exclude_outliers
-        Refit once without the flagged outliers (they stay listed in each curve's ``outlier``).
+        Refit once without the flagged outliers; the refit curves hold only the kept rows.
 
     Returns
     -------
