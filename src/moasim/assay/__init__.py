@@ -1,4 +1,23 @@
-"""Lab-data analysis: dose-response fitting, flow cytometry, western-blot densitometry."""
+"""Lab-data analysis: dose-response fitting, flow cytometry, western-blot densitometry.
+
+Python::
+
+    import moasim
+    res = moasim.fit_dose_response("ctg.csv", group="compound", model="4pl")   # or a DataFrame
+    res.groups["eltrombopag"].estimates["ec50"], res.relative_potency, res.to_frame()
+    fit = moasim.fit_4pl(conc_nM, luminescence)                                 # plain arrays
+
+    from moasim.assay import read_fcs, transform, apply_gates, megakaryocyte_panel, fit_ploidy
+    from moasim.assay import quantify_blot, normalise_blot
+
+Command line::
+
+    moasim fit dose-response ctg.csv --group compound [--model 5pl] [--plot fit.png] [--json]
+    moasim fit dose-response plate.csv --plate-map map.csv --compare 5pl
+    moasim flow mk.fcs --gates gates.yaml --threshold CD41=1000 --threshold CD42b=800 --ploidy PI --plot mk.png
+    moasim blot blot.tif --lanes 6 --bands pSTAT5,GAPDH --lane-labels veh,1,3,10,30,100 \\
+        --phospho pSTAT5 --loading GAPDH --vehicle veh --plot blot.png
+"""
 
 from __future__ import annotations
 

@@ -506,7 +506,9 @@ def plot_blot(q: BlotQuantification, path: str | os.PathLike | None = None):
 
     h, w = q.image.shape
     fig, axes = plt.subplots(1, 2, figsize=(min(16, 4 + 2 * w / max(h, 1) * 3), 4.8))
-    for ax, im, title in ((axes[0], q.image, "image (bands bright)"), (axes[1], q.signal, f"background-subtracted ({q.method})")):
+    right = ("background removed (rolling ball, used to find lanes/bands); intensities use local baselines"
+             if q.method == "local" else f"background removed ({q.method})")
+    for ax, im, title in ((axes[0], q.image, "image (dark = signal)"), (axes[1], q.signal, right)):
         ax.imshow(im, cmap="gray_r", aspect="auto")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([(a + b) / 2 for a, b in q.lanes])

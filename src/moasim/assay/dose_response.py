@@ -985,8 +985,12 @@ def plot_dose_response(result: DoseResponseResult | CurveFit, path: str | os.Pat
         ax.plot(grid, c.predict(grid), color=color, label=f"{lab}: EC50 {ec:.3g}{(' ' + unit) if unit else ''}")
     ax.set_xscale("log")
     if any((c.concentration == 0).any() for c in curves.values()):
+        # zero dose drawn at x0 on its own tick, set off by a dotted break line
         ax.axvline(np.sqrt(x0 * lo / 3), color="0.7", lw=0.8, ls=":")
-        ax.text(x0, ax.get_ylim()[0], "0", ha="center", va="bottom", fontsize=8)
+        ticks = [t for t in ax.get_xticks() if lo / 3 <= t <= hi * 3]
+        ax.set_xticks([x0, *ticks])
+        ax.set_xticklabels(["0"] + [f"$10^{{{int(round(np.log10(t)))}}}$" for t in ticks])
+        ax.set_xlim(x0 / 2, hi * 4)
     ax.set_xlabel(f"concentration{(' (' + unit + ')') if unit else ''}")
     ax.set_ylabel("response")
     ax.legend(fontsize=8, frameon=False)
