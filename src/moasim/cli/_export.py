@@ -15,6 +15,17 @@ def run(args) -> int:
     from ..units import to_unit
 
     check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
+    from ..simulation import BONE_DRUGS
+
+    if args.drug in BONE_DRUGS:
+        if args.dose:
+            raise SpecError(invalid_value("--dose", args.dose, "no dose for bone-model export (the model is exported drug-free)"))
+        from ..library.bone import bone_sbml
+
+        sbml = bone_sbml()
+        write_atomic(args.output, lambda p: open(p, "w").write(sbml))
+        print(f"wrote {args.output}: bone remodelling + romosozumab/comparator PK at the drug-free steady state (time in days)")
+        return 0
     d = get_drug(args.drug)
     subject = Subject(population=args.population)
     model = build_model((d.name,), subject)

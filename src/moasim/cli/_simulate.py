@@ -43,6 +43,14 @@ def run(args) -> int:
         return 0
     s = res.summary()
     print(f"moasim simulate: {drug}, {res.regimen}, {population} typical subject, {days:g} days ({res.engine})")
+    if "baseline_platelets" not in s:  # other layers (bone): their own summary keys
+        for k, v in s.items():
+            print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+        if plot:
+            print(f"  plot: {plot}")
+        if args.out:
+            print(f"  table: {args.out}")
+        return 0
     print(f"  platelets: baseline {s['baseline_platelets']:.0f}, peak {s['peak_platelets']:.0f} x10^9/L on day {s['peak_day']:.1f} "
           f"({s['peak_fold']:.2f}x), nadir {s['nadir_platelets']:.0f}, final {s['final_platelets']:.0f}")
     print(f"  TPO baseline {s['baseline_tpo']:.0f} pg/mL; doses given: {len(res.doses)}", end="")

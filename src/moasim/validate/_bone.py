@@ -68,9 +68,11 @@ CHECKS: dict[str, Callable] = {
     "romosozumab_ctx_nadir": _value("ctx_nadir", "210 mg SC monthly; minimum of % change in the first 3 months"),
     "romosozumab_ctx_month12": _value("ctx_m12", "210 mg SC monthly; % change at month 12 (pre-dose)"),
     "romosozumab_ls_bmd_12m_phase2": _value("ls_m12", "210 mg SC monthly; lumbar spine % change at month 12"),
+    # Ishibashi 2017 (Japanese phase 2): reported as it stands. Its LS +16.9% +-3 and McClung's
+    # LS +11.3% +-2.5 do not overlap, so one typical subject cannot pass both; TH and FN pass.
+    # Known failure until a Japanese population (covariates) explains the difference.
+    "romosozumab_japanese_12m": _japanese,
 }
 
-#: Ishibashi 2017 (Japanese phase 2) check, kept out of CHECKS: its LS +16.9% +-3 and McClung's
-#: LS +11.3% +-2.5 do not overlap, so a single typical subject cannot pass both; TH and FN pass
-#: (see tests/bone). Add it to CHECKS once the target's tolerance or population is settled.
-UNRESOLVED: dict[str, Callable] = {"romosozumab_japanese_12m": _japanese}
+#: Targets that are covered but known to fail, with the reason (tests pin them).
+KNOWN_FAILING = {"romosozumab_japanese_12m": "LS +16.9 +-3 (Ishibashi) vs +11.3 +-2.5 (McClung) cannot both hold for one typical subject"}
