@@ -155,8 +155,18 @@ def read_fcs(path: str | os.PathLike, *, dataset: int = 0) -> FlowSample:
         raise _fcs_error(p, "event matrix does not match $PAR")
     if events.shape[0] == 0:
         raise _fcs_error(p, "no events")
-    chans = tuple(str(fd.channels[i + 1].get("pnn", f"P{i + 1}")).strip() for i in range(n_ch))
-    marks = tuple(str(fd.channels[i + 1].get("pns", "") or "").strip() for i in range(n_ch))
+    info = [fd.channels.get(i + 1) if isinstance(fd.channels, Mapping) else None for i in range(n_ch)]
+    if any(not isinstance(c, Mapping) for c in info):
+        raise _fcs_error(p, "a parameter without $PnN/$PnB keywords")
+    chans = tuple(str(c.get("pnn", f"P{i + 1}")).strip() for i, c in enumerate(info))
+    marks = tuple(str(c.get("pns", "") or "").strip() for c in info)
+    if len(set(chans)) != len(chans):  # $PnN must be unique (FCS 3.1); some instruments repeat them
+        seen: dict[str, int] = {}
+        uniq = []
+        for c in chans:
+            seen[c] = seen.get(c, 0) + 1
+            uniq.append(c if seen[c] == 1 else f"{c}_{seen[c]}")
+        chans = tuple(uniq)
     meta = {str(k): str(v) for k, v in fd.text.items()}
     return FlowSample(channels=chans, markers=marks, events=_ro(events), metadata=MappingProxyType(meta),
                       version=str(fd.version), source=p)
