@@ -149,3 +149,17 @@ def test_fuzzed_plate_exports(tmp_path, head, n_rows, body, sep):
     (tmp_path / "p.csv").write_text("\n".join([*head, header, *rows]))
     (tmp_path / "m.csv").write_text("well,concentration\nA1,0\nA2,1\nB3,10\n")
     _only_moasim_errors(read_plate, tmp_path / "p.csv", tmp_path / "m.csv")
+
+
+def test_regressions_found_by_fuzzing(tmp_path):
+    # FCS with a corrupted $PnN keyword (fd.channels lacked parameter 3)
+    b = bytearray(_VALID_FCS[:39349])
+    b[528], b[551] = 104, 205
+    (tmp_path / "f.fcs").write_bytes(bytes(b))
+    _only_moasim_errors(read_fcs, tmp_path / "f.fcs")
+    # exact interpolation (RSS = 0) and subnormal concentrations
+    tiny = [0.0, 0.0, 2.2250738585e-313, 2.225073858507e-311, 0.0]
+    _only_moasim_errors(fit_curve, tiny, tiny, model="3pl")
+    # EC50 estimate underflowing to 0
+    _only_moasim_errors(fit_curve, [5e-324, 0.5, 25.0, 7443.4, 9314.8, 3231.0, 6603.0, 2103.2],
+                        [438205.9, -572864.2, -857608.4, -1.2e-38, -277742.0, -4.1e-34, -1.7e-171, -544862.0])
