@@ -69,12 +69,12 @@ MQ31_FIRST_ROWS = np.array([
              5.2036572e+01, 5.7199156e-01, 6.8167728e-01, 4.1184045e+02]])
 
 
-def write_fcs_independent(path, events, names, markers=None, extra=None, version="FCS3.1", byteorder=">"):
+def fcs_bytes(events, names, markers=None, extra=None, version="FCS3.1", byteorder=">", nextdata=0):
     """Minimal FCS writer (list mode, float32): HEADER + TEXT + DATA, offsets per FCS 3.1 sec. 3."""
     ev = np.asarray(events, dtype=np.float32)
     n, p = ev.shape
     data = ev.astype(byteorder + "f4").tobytes()
-    kw = {"$BYTEORD": "4,3,2,1" if byteorder == ">" else "1,2,3,4", "$DATATYPE": "F", "$MODE": "L", "$NEXTDATA": "0",
+    kw = {"$BYTEORD": "4,3,2,1" if byteorder == ">" else "1,2,3,4", "$DATATYPE": "F", "$MODE": "L", "$NEXTDATA": f"{nextdata:010d}",
           "$PAR": str(p), "$TOT": str(n)}
     for i, nm in enumerate(names, 1):
         kw.update({f"$P{i}N": nm, f"$P{i}B": "32", f"$P{i}E": "0,0", f"$P{i}R": "262144"})
@@ -92,7 +92,11 @@ def write_fcs_independent(path, events, names, markers=None, extra=None, version
         begin = 58 + len(t)
         t = text(begin, begin + len(data) - 1)
     header = version.encode() + b"    " + b"".join(f"{v:>8}".encode() for v in (58, 58 + len(t) - 1, begin, begin + len(data) - 1, 0, 0))
-    Path(path).write_bytes(header + t + data)
+    return header + t + data
+
+
+def write_fcs_independent(path, events, names, markers=None, extra=None, version="FCS3.1", byteorder=">"):
+    Path(path).write_bytes(fcs_bytes(events, names, markers, extra, version, byteorder))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -360,3 +364,15 @@ def test_gatingml_rectangle_and_polygon(tmp_path, capsys):
     bad.write_text("<not-xml")
     with pytest.raises(DataError):
         read_gatingml(bad)
+
+
+def test_multiple_data_sets(tmp_path):
+    a, b = np.full((30, 2), 1.0), np.full((50, 2), 2.0)
+    first = fcs_bytes(a, ["A", "B"], nextdata=0)
+    first = fcs_bytes(a, ["A", "B"], nextdata=len(first))  # fixed-width $NEXTDATA: same length
+    f = tmp_path / "multi.fcs"
+    f.write_bytes(first + fcs_bytes(b, ["A", "B"]))
+    s0, s1 = read_fcs(f, dataset=0), read_fcs(f, dataset=1)
+    assert (s0.n_events, s1.n_events) == (30, 50) and s1.events[0, 0] == 2.0
+    with pytest.raises(SpecError):
+        read_fcs(f, dataset=2)
