@@ -10,7 +10,11 @@ weekly doses titrated by the platelet count at each dose time, daily platelets t
                    subjects in ``--threads`` threads; titration as one vectorised ``decide``
                    call per dose time over all subjects;
 - ``roadrunner`` : the peer, plain libroadrunner with the titration as an SBML event, one
-                   ``simulate()`` per subject, over ``--procs`` processes (``reference_workload``).
+                   ``simulate()`` per subject, over ``--procs`` processes (``reference_workload``);
+- ``numbalsoda`` : optional second peer (``--numbalsoda``): LSODA from numba with a hand-written
+                   compiled RHS, weekly restarts and titration inside one ``njit(parallel=True)``
+                   loop over subjects in ``--threads`` threads (``pip install numbalsoda`` builds it
+                   from source and needs a Fortran compiler: ``apt-get install gfortran``).
 
 Both run at rtol 1e-6 / atol 1e-9 (``--batched-rtol`` adds batched rows at other relative
 tolerances, to compare at equal accuracy). Accuracy: max |PLT/PLT_ref - 1| against scipy
@@ -23,6 +27,7 @@ Usage::
 
     python benchmarks/batched_workload.py                      # N = 1000 and 10000, 3 repeats, 2 threads / 2 processes
     python benchmarks/batched_workload.py --n 1000 --repeats 1 --batched-rtol 1e-6 3e-5
+    python benchmarks/batched_workload.py --numbalsoda --batched-rtol 1e-6 3e-5   # + numbalsoda peer
 """
 
 from __future__ import annotations
@@ -83,17 +88,84 @@ class BatchedStack:
         return res.state("PLT")
 
 
-def time_batched(inds, rtol: float, threads: int, repeats: int) -> tuple[float, np.ndarray, dict]:
-    st = BatchedStack(rtol, rw.ATOL, threads)
-    st.run(inds[:4])  # compile / load from cache, outside the timing
-    best, plt = math.inf, None
-    for _ in range(repeats):
+class NumbalsodaStack:
+    """Peer: numbalsoda (LSODA called from numba) with a hand-written compiled RHS, the weekly restart and
+    titration loop inside one ``njit(parallel=True)`` function over subjects (``--threads`` threads).
+    Optional: ``pip install numbalsoda`` (builds from source; needs a Fortran compiler, e.g. apt-get install gfortran)."""
+
+    def __init__(self, threads: int = 2) -> None:
+        import numba as nb
+        from numbalsoda import lsoda, lsoda_sig
+
+        nb.set_num_threads(threads)
+
+        @nb.cfunc(lsoda_sig)
+        def rhs(t, u, du, p):
+            ka, kel, Vc, Vmax, Km, Edmax, EC50d, TPOref = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
+            kTPOin, kTPOel, kTPOR, EC50s, wMK, Mref, kout, ktr, kprol = p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16]
+            C = u[1] / Vc
+            M = (u[8] + wMK * (u[4] + u[5] + u[6] + u[7])) / Mref
+            X = u[2] / TPOref + Edmax * C / (EC50d + C)
+            Sx = X / (EC50s + X)
+            du[0] = -ka * u[0]
+            du[1] = ka * u[0] - kel * u[1] - Vmax * Vc * M * C / (Km + C)
+            du[2] = kTPOin - kTPOel * u[2] - kTPOR * M * u[2]
+            du[3] = kprol * Sx * u[3] - ktr * u[3]
+            du[4] = ktr * (u[3] - u[4])
+            du[5] = ktr * (u[4] - u[5])
+            du[6] = ktr * (u[5] - u[6])
+            du[7] = ktr * (u[6] - u[7])
+            du[8] = ktr * u[7] - kout * u[8]
+
+        fp = rhs.address
+        rtol, atol, ad = rw.RTOL, rw.ATOL, rw.FIXED["F"] * 1000.0
+
+        @nb.njit(parallel=True)
+        def run_all(P, Y0, out, ok):
+            for i in nb.prange(P.shape[0]):
+                u = Y0[i].copy()
+                p = P[i].copy()
+                level = 1
+                for k in range(26):
+                    teval = np.arange(7.0 * k, 7.0 * k + 8.0)
+                    usol, success = lsoda(fp, u, teval, p, rtol, atol, 500000)
+                    if not success:
+                        ok[i] = False
+                    for j in range(8):
+                        out[i, 7 * k + j] = usol[j, 8]
+                    u = usol[7].copy()
+                    if k < 25:
+                        plt = u[8]
+                        if plt < 50.0:
+                            level = min(level + 1, 10)
+                        elif plt > 200.0:
+                            level = max(level - 1, 0)
+                        u[0] += ad * (0 if plt > 400.0 else level)
+
+        self.run_all = run_all
+
+    def run(self, inds: list[dict[str, float]]) -> np.ndarray:
+        n = len(inds)
+        P = np.empty((n, len(rw.RHS_PARAMS)))
+        Y0 = np.empty((n, len(rw.STATES)))
+        for i, ind in enumerate(inds):
+            p, y = rw.derived(ind)
+            P[i] = [p[k] for k in rw.RHS_PARAMS]
+            Y0[i] = [y[s] for s in rw.STATES]
+        out = np.empty((n, len(rw.T_OUT)))
+        ok = np.ones(n, dtype=np.bool_)
+        self.run_all(P, Y0, out, ok)
+        if not ok.all():
+            raise RuntimeError(f"numbalsoda failed for {int((~ok).sum())} subjects")
+        return out
+
+
+def _timed(stack, inds):
+    def timer():
         t0 = time.perf_counter()
-        plt = st.run(inds)  # parameter/initial-state arrays built inside the timing (as the peer does)
-        best = min(best, time.perf_counter() - t0)
-    r = st.last
-    return best, plt, dict(mean_steps=float(r.steps.mean()), mean_rejected=float(r.rejected.mean()),
-                           mean_rhs_evaluations=float(r.rhs_evaluations.mean()))
+        plt = stack.run(inds)  # input arrays built inside the timing, as the peers do
+        return time.perf_counter() - t0, plt
+    return timer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="relative tolerances for the batched rows (default 1e-6)")
     ap.add_argument("--ref-n", type=int, default=200, help="subjects in the scipy reference (default 200)")
     ap.add_argument("--no-peer", action="store_true", help="skip libroadrunner")
+    ap.add_argument("--numbalsoda", action="store_true",
+                    help="also time numbalsoda (second peer; pip install numbalsoda, needs gfortran to build)")
     a = ap.parse_args(argv)
 
     rw.OUT.mkdir(parents=True, exist_ok=True)
@@ -120,41 +194,64 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in sorted(a.n):
         inds = inds_all[:n]
-        peer_plt = None
+        # (row label, timer -> (seconds, N x 183 platelets)); setup and compilation happen here, untimed
+        timers: list[tuple[dict, object]] = []
         if not a.no_peer:
-            secs, peer_plt = rw.run_stack("roadrunner", inds, a.repeats, a.procs)
-            err, mism = rw.agreement(peer_plt, ref)
-            rows.append(dict(stack="roadrunner", workers=f"{a.procs} proc", rtol=rw.RTOL, N=n, time_s=secs,
-                             ms_per_subject=1e3 * secs / n, max_rel_err_vs_ref=err, dose_mismatches=mism,
-                             compared=min(n, a.ref_n)))
-            print(f"  done roadrunner  N={n:<6d} {secs:8.2f} s", flush=True)
+            timers.append((dict(stack="roadrunner", workers=f"{a.procs} proc", rtol=rw.RTOL),
+                           lambda: rw.run_stack("roadrunner", inds, 1, a.procs)))
+        if a.numbalsoda:
+            try:
+                nbl = NumbalsodaStack(a.threads)
+                nbl.run(inds[:4])
+                timers.append((dict(stack="numbalsoda", workers=f"{a.threads} thr", rtol=rw.RTOL), _timed(nbl, inds)))
+            except ImportError as exc:
+                print(f"  skipped numbalsoda: {exc}", flush=True)
+        batched = {}
         for rtol in a.batched_rtol:
-            secs, plt, stats = time_batched(inds, rtol, a.threads, a.repeats)
+            st = BatchedStack(rtol, rw.ATOL, a.threads)
+            st.run(inds[:4])
+            batched[rtol] = st
+            timers.append((dict(stack="batched", workers=f"{a.threads} thr", rtol=rtol), _timed(st, inds)))
+        best = [math.inf] * len(timers)
+        plts: list = [None] * len(timers)
+        for rep in range(a.repeats):  # round robin, so that load drift on a shared machine hits every stack alike
+            for k, (label, timer) in enumerate(timers):
+                secs, plts[k] = timer()
+                best[k] = min(best[k], secs)
+                print(f"  N={n:<6d} round {rep + 1}: {label['stack']:10s} rtol {label['rtol']:g} {secs:8.2f} s", flush=True)
+        peer_plt = next((plts[k] for k, (lab, _) in enumerate(timers) if lab["stack"] == "roadrunner"), None)
+        for k, (label, _) in enumerate(timers):
+            plt, secs = plts[k], best[k]
             err, mism = rw.agreement(plt, ref)
-            row = dict(stack="batched", workers=f"{a.threads} thr", rtol=rtol, N=n, time_s=secs,
-                       ms_per_subject=1e3 * secs / n, max_rel_err_vs_ref=err, dose_mismatches=mism,
-                       compared=min(n, a.ref_n), **stats)
-            if peer_plt is not None:
-                row["max_rel_diff_vs_roadrunner_allN"] = float(np.max(np.abs(plt / peer_plt - 1.0)))
-                row["dose_mismatches_vs_roadrunner_allN"] = int(np.sum(np.any(
-                    rw.doses_from_plt(plt) != rw.doses_from_plt(peer_plt), axis=1)))
+            row = dict(**label, N=n, time_s=secs, ms_per_subject=1e3 * secs / n, max_rel_err_vs_ref=err,
+                       dose_mismatches=mism, compared=min(n, a.ref_n))
+            if label["stack"] == "batched":
+                r = batched[label["rtol"]].last
+                row.update(mean_steps=float(r.steps.mean()), mean_rejected=float(r.rejected.mean()),
+                           mean_rhs_evaluations=float(r.rhs_evaluations.mean()))
+                if peer_plt is not None:
+                    row["max_rel_diff_vs_roadrunner_allN"] = float(np.max(np.abs(plt / peer_plt - 1.0)))
+                    row["dose_mismatches_vs_roadrunner_allN"] = int(np.sum(np.any(
+                        rw.doses_from_plt(plt) != rw.doses_from_plt(peer_plt), axis=1)))
             rows.append(row)
-            print(f"  done batched     N={n:<6d} rtol {rtol:g} {secs:8.2f} s", flush=True)
     peer = {r["N"]: r["time_s"] for r in rows if r["stack"] == "roadrunner"}
+    peer2 = {r["N"]: r["time_s"] for r in rows if r["stack"] == "numbalsoda"}
     for r in rows:
         r["ratio_vs_roadrunner"] = r["time_s"] / peer[r["N"]] if r["N"] in peer else None
+        r["ratio_vs_numbalsoda"] = r["time_s"] / peer2[r["N"]] if r["N"] in peer2 else None
 
     print()
-    print(f"atol {rw.ATOL:g}; min of {a.repeats} repeats; errors vs the scipy reference on the first min(N, {a.ref_n}) "
+    print(f"atol {rw.ATOL:g}; min of {a.repeats} round-robin repeats; errors vs the scipy reference on the first min(N, {a.ref_n}) "
           f"subjects; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     hdr = (f"{'stack':11s} {'workers':>8s} {'rtol':>7s} {'N':>6s} {'time_s':>8s} {'ms/subject':>10s} "
-           f"{'max_rel_err_vs_ref':>18s} {'dose_mismatch':>13s} {'ratio_vs_rr':>11s}")
+           f"{'max_rel_err_vs_ref':>18s} {'dose_mismatch':>13s} {'ratio_vs_rr':>11s} {'ratio_vs_nbl':>12s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         ratio = f"{r['ratio_vs_roadrunner']:.3f}" if r["ratio_vs_roadrunner"] is not None else "-"
+        ratio2 = f"{r['ratio_vs_numbalsoda']:.3f}" if r["ratio_vs_numbalsoda"] is not None else "-"
         print(f"{r['stack']:11s} {r['workers']:>8s} {r['rtol']:7.0e} {r['N']:6d} {r['time_s']:8.3f} {r['ms_per_subject']:10.3f} "
-              f"{r['max_rel_err_vs_ref']:18.2e} {r['dose_mismatches']:>7d}/{r['compared']:<5d} {ratio:>11s}")
+              f"{r['max_rel_err_vs_ref']:18.2e} {r['dose_mismatches']:>7d}/{r['compared']:<5d} {ratio:>11s} {ratio2:>12s}")
     for r in rows:
         if "mean_steps" in r:
             extra = (f", vs roadrunner on all N: max rel diff {r['max_rel_diff_vs_roadrunner_allN']:.2e}, "

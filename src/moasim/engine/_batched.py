@@ -76,7 +76,7 @@ _D3 = (-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418
 _DENSE_OUTPUT = os.environ.get("MOASIM_BATCHED_DENSE", "1") != "0"
 
 # Version of the generated code: part of the cache key.
-_CODE_VERSION = "1"
+_CODE_VERSION = "2"
 
 _SOLVER_TEMPLATE = '''
 _A = {A!r}
@@ -174,6 +174,7 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
     dn2 = np.empty(n)
     dn3 = np.empty(n)
     g = np.empty(NNZ_LU)
+    ws = np.empty(n)
     nobs = tobs.shape[0]
     kobs = 0
     t = t0
@@ -265,7 +266,7 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
                 dtime(t, y, p, dfdt)
             need_jac = False
         fac = 1.0 / (h * _GAMMA)
-        sparse = lu_sparse(J, fac, g)
+        sparse = lu_sparse(J, fac, g, ws)
         ok = sparse
         if not sparse:  # a small pivot in the fixed order: dense LU with partial pivoting
             for r in range(n):
@@ -352,7 +353,7 @@ def _stages_source(nonautonomous: bool) -> str:
         if nonautonomous and _GAMMA_I[s] != 0.0:
             comb += f" + ({_GAMMA_I[s]!r} * h) * dfdt[k]"
         out += [ind + "for k in range(n):", ind + f"    k{s}[k] = {src}[k]{comb}",
-                ind + "if sparse:", ind + f"    solve_sparse(g, k{s})", ind + "else:",
+                ind + "if sparse:", ind + f"    solve_sparse(g, k{s}, ws)", ind + "else:",
                 ind + f"    _lusolve(G, piv, k{s})"]
     comb = "".join(f" + {_A[4][j]!r} * k{j}[k]" for j in range(4))
     out += [ind + "for k in range(n):", ind + f"    ynew[k] = y[k]{comb} + k4[k] + k5[k]",
@@ -365,14 +366,40 @@ def _pad(rows) -> tuple:
     return tuple(tuple(float(v) for v in r) + (0.0,) * (6 - len(r)) for r in rows)
 
 
-def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
-    """Straight-line LU (no pivoting, fixed order) of G = fac*I - J on J's sparsity, and its solve.
+def _min_degree_order(n: int, nz: set[tuple[int, int]]) -> list[int]:
+    """Greedy minimum-degree elimination order on the symmetrised pattern (limits LU fill-in)."""
+    adj = {i: set() for i in range(n)}
+    for i, j in nz:
+        if i != j:
+            adj[i].add(j)
+            adj[j].add(i)
+    order, left = [], set(range(n))
+    while left:
+        v = min(left, key=lambda u: (len(adj[u]), u))
+        order.append(v)
+        left.remove(v)
+        nb = adj.pop(v)
+        for u in nb:
+            adj[u].discard(v)
+            adj[u] |= nb - {u}
+    return order
 
-    ``lu_sparse(J, fac, g)`` returns False when a pivot is small relative to its row of
-    G (then the caller uses dense LU with partial pivoting). The factors are stored in
-    the flat array ``g``; diagonal entries hold the reciprocal pivots.
+
+def _arr(name: str, values, dtype: str = "np.int64") -> str:
+    return f"{name} = np.array({list(values)!r}, dtype={dtype})"
+
+
+def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
+    """Sparse LU (no pivoting; minimum-degree order) of G = fac*I - J on J's pattern, and its solve.
+
+    The factorisation and the solves run over precomputed index lists (compact code: the
+    compile time does not grow with the fill-in). ``lu_sparse(J, fac, g)`` returns False
+    when a pivot is small relative to its row of G (the caller then uses dense LU with
+    partial pivoting). Diagonal entries of ``g`` hold the reciprocal pivots.
     """
-    pat = set(nz) | {(i, i) for i in range(n)}
+    perm = _min_degree_order(n, nz)  # new index k -> original index perm[k]
+    pos = {o: k for k, o in enumerate(perm)}
+    pat = {(pos[i], pos[j]) for i, j in nz} | {(k, k) for k in range(n)}
     orig = set(pat)
     for k in range(n):  # symbolic fill-in
         rows = [i for i in range(k + 1, n) if (i, k) in pat]
@@ -380,47 +407,82 @@ def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
         for i in rows:
             for j in cols:
                 pat.add((i, j))
-    idx = {ij: m for m, ij in enumerate(sorted(pat))}
-    out = [f"NNZ_LU = {len(idx)}", "", "", "@numba.njit(cache=True)", "def lu_sparse(J, fac, g):"]
-    for i in range(n):
-        entries = []
-        for j in range(n):
-            if (i, j) not in pat:
-                continue
-            m = idx[(i, j)]
-            if i == j:
-                out.append(f"    g[{m}] = fac - J[{i}, {i}]")
-            elif (i, j) in orig:
-                out.append(f"    g[{m}] = -J[{i}, {j}]")
-            else:
-                out.append(f"    g[{m}] = 0.0")
-                continue
-            entries.append(f"abs(g[{m}])")
-        out.append(f"    s{i} = " + (f"max({', '.join(entries)})" if len(entries) > 1 else entries[0]))
+    ent = sorted(pat)
+    idx = {ij: m for m, ij in enumerate(ent)}
+    b_row = [perm[i] if (i, j) in orig else -1 for i, j in ent]
+    b_col = [perm[j] if (i, j) in orig else -1 for i, j in ent]
+    b_new_row = [i for i, _ in ent]
+    b_diag = [1 if i == j else 0 for i, j in ent]
+    piv = [idx[(k, k)] for k in range(n)]
+    ls, lidx, us, ut, usrc = [0], [], [0], [], []
     for k in range(n):
-        kk = idx[(k, k)]
-        out.append(f"    d = g[{kk}]")
-        out.append(f"    if not (abs(d) > 1e-10 * s{k}):")
-        out.append("        return False")
-        out.append(f"    d = 1.0 / d")
-        out.append(f"    g[{kk}] = d")
         cols = [j for j in range(k + 1, n) if (k, j) in pat]
         for i in range(k + 1, n):
-            if (i, k) not in pat:
-                continue
-            out.append(f"    l = g[{idx[(i, k)]}] * d")
-            out.append(f"    g[{idx[(i, k)]}] = l")
-            for j in cols:
-                out.append(f"    g[{idx[(i, j)]}] -= l * g[{idx[(k, j)]}]")
-    out.append("    return True")
-    out += ["", "", "@numba.njit(cache=True)", "def solve_sparse(g, b):"]
+            if (i, k) in pat:
+                lidx.append(idx[(i, k)])
+                for j in cols:
+                    ut.append(idx[(i, j)])
+                    usrc.append(idx[(k, j)])
+                us.append(len(ut))
+        ls.append(len(lidx))
+    fs, fidx, fcol, bs, bidx, bcol = [0], [], [], [0], [], []
     for i in range(n):
-        terms = [f" - g[{idx[(i, k)]}] * b[{k}]" for k in range(i) if (i, k) in pat]
-        if terms:
-            out.append(f"    b[{i}] = b[{i}]" + "".join(terms))
-    for i in range(n - 1, -1, -1):
-        terms = [f" - g[{idx[(i, j)]}] * b[{j}]" for j in range(i + 1, n) if (i, j) in pat]
-        out.append(f"    b[{i}] = (b[{i}]" + "".join(terms) + f") * g[{idx[(i, i)]}]")
+        for k in range(i):
+            if (i, k) in pat:
+                fidx.append(idx[(i, k)])
+                fcol.append(k)
+        fs.append(len(fidx))
+    for i in range(n):
+        for j in range(i + 1, n):
+            if (i, j) in pat:
+                bidx.append(idx[(i, j)])
+                bcol.append(j)
+        bs.append(len(bidx))
+    out = [f"NNZ_LU = {len(ent)}",
+           _arr("_LU_PERM", perm), _arr("_LU_BROW", b_row), _arr("_LU_BCOL", b_col), _arr("_LU_BNEW", b_new_row),
+           _arr("_LU_BDIAG", b_diag), _arr("_LU_PIV", piv), _arr("_LU_LS", ls), _arr("_LU_LIDX", lidx or [0]),
+           _arr("_LU_US", us), _arr("_LU_UT", ut or [0]), _arr("_LU_USRC", usrc or [0]),
+           _arr("_LU_FS", fs), _arr("_LU_FIDX", fidx or [0]), _arr("_LU_FCOL", fcol or [0]),
+           _arr("_LU_BS", bs), _arr("_LU_BIDX", bidx or [0]), _arr("_LU_BCOLS", bcol or [0])]
+    out += ["", "", "@numba.njit(cache=True)", "def lu_sparse(J, fac, g, rowmax):", f"    n = {n}",
+            "    for k in range(n):",
+            "        rowmax[k] = 0.0",
+            "    for m in range(NNZ_LU):",
+            "        r = _LU_BROW[m]",
+            "        v = 0.0 if r < 0 else -J[r, _LU_BCOL[m]]",
+            "        if _LU_BDIAG[m] == 1:",
+            "            v += fac",
+            "        g[m] = v",
+            "        a = abs(v)",
+            "        if a > rowmax[_LU_BNEW[m]]:",
+            "            rowmax[_LU_BNEW[m]] = a",
+            "    q = 0",
+            "    for k in range(n):",
+            "        d = g[_LU_PIV[k]]",
+            "        if not (abs(d) > 1e-10 * rowmax[k]):",
+            "            return False",
+            "        d = 1.0 / d",
+            "        g[_LU_PIV[k]] = d",
+            "        for q in range(_LU_LS[k], _LU_LS[k + 1]):",
+            "            li = _LU_LIDX[q]",
+            "            l = g[li] * d",
+            "            g[li] = l",
+            "            for r in range(_LU_US[q], _LU_US[q + 1]):",
+            "                g[_LU_UT[r]] -= l * g[_LU_USRC[r]]",
+            "    return True",
+            "", "", "@numba.njit(cache=True)", "def solve_sparse(g, b, x):", f"    n = {n}",
+            "    for i in range(n):",
+            "        s = b[_LU_PERM[i]]",
+            "        for q in range(_LU_FS[i], _LU_FS[i + 1]):",
+            "            s -= g[_LU_FIDX[q]] * x[_LU_FCOL[q]]",
+            "        x[i] = s",
+            "    for i in range(n - 1, -1, -1):",
+            "        s = x[i]",
+            "        for q in range(_LU_BS[i], _LU_BS[i + 1]):",
+            "            s -= g[_LU_BIDX[q]] * x[_LU_BCOLS[q]]",
+            "        x[i] = s * g[_LU_PIV[i]]",
+            "    for i in range(n):",
+            "        b[_LU_PERM[i]] = x[i]"]
     return out
 
 
