@@ -23,7 +23,7 @@ def run(args) -> int:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     if args.workers is not None and args.workers < 1:
         raise SpecError(invalid_value("--workers", args.workers, "an integer >= 1"))
-    res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json)
+    res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json, engine=args.engine)
     if args.report:
         from ..report.trial_report import render_trial_report
 
@@ -58,6 +58,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="directory for per-shard Parquet results (re-run to resume)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--engine", default="auto", help="auto (default) | batched (all subjects of a shard at once; compiled) | roadrunner (one at a time)")
     p.add_argument("--report", help="write an HTML report")
     p.add_argument("--plot", help="write the platelet-band / response figure (.png, .pdf, .svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

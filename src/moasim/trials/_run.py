@@ -64,10 +64,10 @@ def _feasible_model(drugs, draw, typical=None):
     return build_model(drugs, draw.subject, factors={**factors, "KDES": 0.0}, typical=typical)
 
 
-def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine, typical=None) -> dict[str, Any]:
+def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
+    """The subject's model (at its steady state), dose events, controllers and visit noise."""
     drugs = (arm.drug,) if arm.drug else ()
     model = _feasible_model(drugs, draw, typical)
-    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
     visit_t = np.array(spec.visit_times)
     # measured count = true count x exp(sd*eps): one factor per visit, shared by titration and endpoints
     sd = spec.population.residual_sd
@@ -87,11 +87,13 @@ def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine, typical=None)
                 count = max(1, int(math.ceil(arm.for_days / arm.every_days - 1e-9))) if arm.every_days else 1
             reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days, count=count)
             events = regimen_events(d, reg, spec.duration_days, model.parameter_values, draw.subject.weight_kg, arm.food)
-    res = run_schedule(engine, model, t_out, events, controllers)
-    p = np.array([model.parameter_values[n] for n in model.parameter_names])
-    plt = python_outputs(model, ("platelets",))(t_out, res.states, p)["platelets"]
-    vidx = np.searchsorted(t_out, visit_t - 1e-9)
-    doses = [e.dose for e in res.ledger if e.dose]
+    return model, events, controllers, noise
+
+
+def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger) -> dict[str, Any]:
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    vidx = np.searchsorted(t_out, np.array(spec.visit_times) - 1e-9)
+    doses = [e.dose for e in ledger if e.dose]
     s = draw.subject
     return {
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
@@ -101,18 +103,56 @@ def _simulate_subject(arm: ArmSpec, spec: TrialSpec, draw, engine, typical=None)
     }
 
 
-def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, path: str | None, typical=None) -> "Any":
+def _platelets(model, t_out, states) -> np.ndarray:
+    p = np.array([model.parameter_values[n] for n in model.parameter_names])
+    return python_outputs(model, ("platelets",))(t_out, states, p)["platelets"]
+
+
+def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
+    """One subject at a time through :func:`run_schedule` (libroadrunner)."""
+    engine = get_engine("roadrunner", rtol=1e-6, atol=1e-9)
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    rows = []
+    for draw in draws:
+        model, events, controllers, noise = _subject_plan(arm, spec, draw, typical)
+        res = run_schedule(engine, model, t_out, events, controllers)
+        rows.append(_subject_row(spec, draw, _platelets(model, t_out, res.states), noise, res.ledger))
+    return rows
+
+
+def _shard_batched(arm, spec, draws, typical) -> list[dict]:
+    """All subjects of the shard at once through the batched RODAS4 engine (same event semantics)."""
+    from ..engine._batched import BatchedEngine, SubjectSchedules
+
+    plans = [_subject_plan(arm, spec, d, typical) for d in draws]
+    model = plans[0][0]
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    params = np.array([[m.parameter_values[n] for n in model.parameter_names] for m, *_ in plans])
+    y0 = np.array([[m.initial[s] for s in model.state_names] for m, *_ in plans])
+    sched = SubjectSchedules(model, [p[1] for p in plans], [p[2] for p in plans], t_end=spec.duration_days)
+    res = BatchedEngine(rtol=1e-6, atol=1e-9, threads=1).run(model, params, y0, t_out, schedule=sched)
+    rows = []
+    for i, (m, _, _, noise) in enumerate(plans):
+        rows.append(_subject_row(spec, draws[i], _platelets(m, t_out, res.states[i]), noise, sched.ledgers[i]))
+    return rows
+
+
+ENGINES = ("batched", "roadrunner")
+#: from this many simulated subjects on, ``engine="auto"`` uses the batched engine
+AUTO_BATCHED_SUBJECTS = 2000
+
+
+def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, path: str | None, typical=None,
+                   engine: str = "batched") -> "Any":
     """Simulate one shard of subjects; write it to ``path`` (Parquet) if given. Returns the frame."""
     import pandas as pd
 
     arm = spec.arms[arm_index]
     seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
     drugs = (arm.drug,) if arm.drug else ()
-    engine = get_engine("roadrunner", rtol=1e-6, atol=1e-9)
-    rows = []
-    for draw in sample_subjects(spec.population, count, seed, drugs, start=start):
-        row = _simulate_subject(arm, spec, draw, engine, typical)
-        rows.append({"arm": arm.name, "replicate": replicate, "subject": draw.index, **row})
+    draws = sample_subjects(spec.population, count, seed, drugs, start=start)
+    rows = (_shard_batched if engine == "batched" else _shard_per_subject)(arm, spec, draws, typical)
+    rows = [{"arm": arm.name, "replicate": replicate, "subject": d.index, **r} for d, r in zip(draws, rows)]
     df = pd.DataFrame(rows, columns=list(_SUBJECT_COLUMNS))
     if path:
         tmp = path + ".tmp"
@@ -166,12 +206,12 @@ def _shards(spec: TrialSpec, shard_size: int):
                 yield a, r, start, min(shard_size, spec.n - start)
 
 
-def _prepare_out(out_dir: str | None, spec: TrialSpec, typical=None) -> str:
+def _prepare_out(out_dir: str | None, spec: TrialSpec, typical=None, engine: str = "batched") -> str:
     if out_dir is None:
         out_dir = tempfile.mkdtemp(prefix="moasim-trial-")
     os.makedirs(out_dir, exist_ok=True)
     manifest = os.path.join(out_dir, "manifest.json")
-    key = _spec_key(spec) + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
+    key = _spec_key(spec) + engine + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
     if os.path.exists(manifest):
         with open(manifest) as fh:
             old = json.load(fh)
@@ -185,7 +225,8 @@ def _prepare_out(out_dir: str | None, spec: TrialSpec, typical=None) -> str:
 
 
 def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | None = None, workers: int | None = None,
-              shard_size: int | None = None, progress: bool = True, typical: dict[str, float] | None = None) -> TrialResult:
+              shard_size: int | None = None, progress: bool = True, typical: dict[str, float] | None = None,
+              engine: str = "auto") -> TrialResult:
     """Run a virtual trial.
 
     Parameters
@@ -203,8 +244,18 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
     typical : dict, optional
         Typical-value parameter overrides (canonical units), e.g. for calibration or
         sensitivity analysis; part of the resume key.
+    engine : {"auto", "batched", "roadrunner"}
+        ``batched``: all subjects of a shard at once (RODAS4 compiled from the model text
+        with numba, :mod:`moasim.engine._batched`; the first use of a model structure pays
+        a one-off compilation, cached on disk); ``roadrunner``: one subject at a time
+        (CVODE). Same event semantics; part of the resume key. ``auto`` picks batched from
+        2,000 simulated subjects up.
     """
-    out = _prepare_out(out_dir, spec, typical)
+    if engine not in ("auto", *ENGINES):
+        raise SpecError(invalid_value("engine", engine, " | ".join(("auto", *ENGINES))))
+    if engine == "auto":
+        engine = "batched" if spec.n * spec.replicates * len(spec.arms) >= AUTO_BATCHED_SUBJECTS else "roadrunner"
+    out = _prepare_out(out_dir, spec, typical, engine)
     workers = workers or os.cpu_count() or 1
     shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
     tasks, reused = [], 0
@@ -214,11 +265,11 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
             reused += 1
         else:
             tasks.append((a, r, start, count, path))
-    _execute(spec, tasks, scheduler, workers, progress, typical)
+    _execute(spec, tasks, scheduler, workers, progress, typical, engine)
     return _aggregate(spec, out, len(tasks), reused)
 
 
-def _execute(spec, tasks, scheduler, workers, progress, typical=None) -> None:
+def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="batched") -> None:
     if not tasks:
         return
     bar = None
@@ -230,7 +281,7 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None) -> None:
         from distributed import Client, as_completed as dask_completed
 
         with Client(scheduler, timeout="60s") as client:
-            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, pure=False) for a, r, s, c, p in tasks]
+            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, engine, pure=False) for a, r, s, c, p in tasks]
             counts = {f.key: t[3] for f, t in zip(futures, tasks)}
             for f in dask_completed(futures):
                 f.result()
@@ -238,12 +289,12 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None) -> None:
                     bar.update(counts[f.key])
     elif workers == 1 or len(tasks) == 1:
         for a, r, s, c, p in tasks:
-            simulate_shard(spec, a, r, s, c, p, typical)
+            simulate_shard(spec, a, r, s, c, p, typical, engine)
             if bar:
                 bar.update(c)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p, typical): c for a, r, s, c, p in tasks}
+            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p, typical, engine): c for a, r, s, c, p in tasks}
             for f in as_completed(futures):
                 f.result()
                 if bar:
