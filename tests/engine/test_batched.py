@@ -6,7 +6,8 @@ import pytest
 pytest.importorskip("numba")
 
 from moasim.engine import Add, Event, SetParameter, get_engine, run_schedule  # noqa: E402
-from moasim.engine._batched import BatchedEngine, SubjectSchedules, batched_outputs, run_batched  # noqa: E402
+from moasim.engine._batched import (BatchedEngine, SubjectSchedules, _kernel, _sparse_lu_source, batched_outputs,  # noqa: E402
+                                    run_batched)
 from moasim.errors import SpecError  # noqa: E402
 from moasim.model import Module, Output, Parameter, State, compose  # noqa: E402
 
@@ -160,6 +161,45 @@ def test_decide_sets_parameters():
     r = np.nan_to_num(rate)
     np.testing.assert_allclose(A[:, 2], r / k * (1 - np.exp(-k)), rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(A[:, 3], A[:, 2] * np.exp(-k), rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_generated_sparse_lu_solves_like_numpy(seed):
+    """The generated sparse LU (minimum-degree order, fill-in) as plain Python against numpy."""
+    import types
+
+    rng = np.random.default_rng(seed)
+    n = 14
+    nz = {(i, j) for i in range(n) for j in range(n) if rng.random() < 0.2} | {(i, (i + 1) % n) for i in range(n)}
+    fake = types.SimpleNamespace(njit=lambda **kw: (lambda f: f))
+    ns = {"np": np, "numba": fake}
+    exec("\n".join(_sparse_lu_source(n, nz)), ns)
+    J = np.zeros((n, n))
+    for i, j in nz:
+        J[i, j] = rng.standard_normal()
+    fac = 3.0
+    g, ws = np.empty(ns["NNZ_LU"]), np.empty(n)
+    assert ns["lu_sparse"](J, fac, g, ws)
+    b = rng.standard_normal(n)
+    x = b.copy()
+    ns["solve_sparse"](g, x, ws)
+    np.testing.assert_allclose(x, np.linalg.solve(fac * np.eye(n) - J, b), rtol=1e-10, atol=1e-12)
+    J0 = np.zeros((n, n))
+    J0[np.diag_indices(n)] = fac  # zero pivots: refused (the engine then uses dense pivoted LU)
+    assert not ns["lu_sparse"](J0, fac, g, ws)
+
+
+def test_dense_pivoted_lu_fallback():
+    mod = _kernel(MODEL)
+    rng = np.random.default_rng(9)
+    G = rng.standard_normal((6, 6))
+    G[0, 0] = 0.0  # needs a row exchange
+    b = rng.standard_normal(6)
+    F, piv, x = G.copy(), np.empty(6, dtype=np.int64), b.copy()
+    assert mod._lu(F, piv)
+    mod._lusolve(F, piv, x)
+    np.testing.assert_allclose(x, np.linalg.solve(G, b), rtol=1e-10)
+    assert not mod._lu(np.zeros((6, 6)), piv)
 
 
 def test_threads_and_chunks_do_not_change_results():

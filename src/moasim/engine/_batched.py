@@ -132,12 +132,13 @@ def _lu(G, piv):
 @numba.njit(cache=True)
 def _lusolve(G, piv, b):
     n = G.shape[0]
-    for k in range(n):
+    for k in range(n):  # rows were exchanged whole (P G = L U): permute b first
         m = piv[k]
         if m != k:
             tmp = b[k]
             b[k] = b[m]
             b[m] = tmp
+    for k in range(n):
         bk = b[k]
         if bk != 0.0:
             for r in range(k + 1, n):
