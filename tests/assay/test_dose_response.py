@@ -416,3 +416,12 @@ def test_relative_potency_ci95_coverage_simulation():
         hit += lo <= 4.0 <= hi
     lo_b, hi_b = stats.binom.ppf([0.0005, 0.9995], n, 0.95) / n
     assert lo_b <= hit / n <= hi_b, hit / n
+
+
+def test_notes_flag_step_like_and_extrapolated_fits():
+    rng = np.random.default_rng(40)
+    x = np.repeat(np.r_[0.0, np.geomspace(0.01, 100, 5)], 3)  # factor 10 spacing
+    steep = fit_4pl(x, _f4(x, 100, 1000, 0.3, 15.0) + rng.normal(0, 10, x.size))
+    assert any("narrower than the dose spacing" in n for n in steep.notes)
+    ok = fit_4pl(*_plate(rng, (100.0, 1000.0, 1.3, 1.2)))
+    assert ok.notes == ()

@@ -377,6 +377,7 @@ class CurveFit:
     aic: float
     bic: float
     converged: bool
+    notes: tuple[str, ...] = ()
     concentration: np.ndarray = field(repr=False)
     response: np.ndarray = field(repr=False)
     weights: np.ndarray = field(repr=False)
@@ -396,7 +397,7 @@ class CurveFit:
             "ci95_wald": {k: [_clean(a), _clean(b)] for k, (a, b) in self.ci95_wald.items()},
             "fixed": sorted(self.fixed),
             "n": self.n, "df": self.df, "rss": _clean(self.rss), "sigma": _clean(self.sigma),
-            "aic": _clean(self.aic), "converged": self.converged,
+            "aic": _clean(self.aic), "converged": self.converged, "notes": list(self.notes),
             "outliers": [int(i) for i in np.flatnonzero(self.outlier)],
         }
 
@@ -643,9 +644,27 @@ def _curve_result(model, label, theta, rss, ok, design, data, g, cov_th, n, df, 
         model=model[:3], group=label, estimates=MappingProxyType(est), se=MappingProxyType(se),
         ci95=MappingProxyType(ci), ci95_wald=MappingProxyType(ciw), covariance=_ro(cov), parameters=free,
         fixed=MappingProxyType(fixed), n=n, df=df, rss=rss, sigma=math.sqrt(rss / df), loglik=ll,
-        aic=-2 * ll + 2 * k, bic=-2 * ll + math.log(n) * k, converged=ok,
+        aic=-2 * ll + 2 * k, bic=-2 * ll + math.log(n) * k, converged=ok, notes=_design_notes(est, x, ok),
         concentration=_ro(x), response=_ro(y), weights=_ro(w), fitted=_ro(fitted), outlier=_ro(outlier).astype(bool),
     )
+
+
+def _design_notes(est: Mapping[str, float], x: np.ndarray, converged: bool) -> tuple[str, ...]:
+    """Warnings a scientist should see next to the numbers (the fit itself is returned regardless)."""
+    notes = []
+    if not converged:
+        notes.append("optimiser stopped before convergence")
+    pos = np.unique(x[x > 0])
+    h, ec = abs(est["hill"]), est["ec50"]
+    if pos.size >= 2 and h > 0:
+        # 10%-90% span of a 4PL covers a concentration factor 81**(1/|hill|)
+        widest = float(np.max(pos[1:] / pos[:-1]))
+        if 81.0 ** (1.0 / h) < widest:
+            notes.append(f"transition (10-90% over a factor {81.0 ** (1.0 / h):.3g}) is narrower than the dose spacing "
+                         f"(factor {widest:.3g}): hill and EC50 are poorly determined")
+        if not pos.min() <= ec <= pos.max():
+            notes.append("EC50 lies outside the tested concentrations (extrapolated)")
+    return tuple(notes)
 
 
 def _flag_outliers(resid_g, design, data, theta, g, df, rss, alpha) -> np.ndarray:

@@ -56,7 +56,9 @@ def _run_dose_response(args) -> int:
     unit = f" {args.unit}" if args.unit else ""
     for g, c in res.groups.items():
         print(f"group {g}: {c.model.upper()}, n={c.n}, residual SD {_fmt(c.sigma)}" + (f", outliers at rows {list(map(int, c.outlier.nonzero()[0]))}" if c.outlier.any() else "")
-              + ("" if c.converged else " (WARNING: optimiser stopped before convergence)"))
+)
+        for note in c.notes:
+            print(f"  note: {note}")
         print(f"  {'parameter':<10} {'estimate':>12} {'SE':>12} {'95% CI':>28}")
         for k, v in c.estimates.items():
             lo, hi = c.ci95[k]
