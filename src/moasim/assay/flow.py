@@ -70,6 +70,7 @@ class FlowSample:
     version: str
     source: str = ""
     transforms: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ranges: tuple[float, ...] = ()  # $PnR per channel (top of scale), when known
 
     @property
     def n_events(self) -> int:
@@ -168,8 +169,14 @@ def read_fcs(path: str | os.PathLike, *, dataset: int = 0) -> FlowSample:
             uniq.append(c if seen[c] == 1 else f"{c}_{seen[c]}")
         chans = tuple(uniq)
     meta = {str(k): str(v) for k, v in fd.text.items()}
+    ranges = []
+    for c in info:
+        try:
+            ranges.append(float(c.get("pnr", "nan")))
+        except (TypeError, ValueError):
+            ranges.append(float("nan"))
     return FlowSample(channels=chans, markers=marks, events=_ro(events), metadata=MappingProxyType(meta),
-                      version=str(fd.version), source=p)
+                      version=str(fd.version), source=p, ranges=tuple(ranges))
 
 
 def write_fcs(path: str | os.PathLike, events, channels: Sequence[str], markers: Sequence[str] | None = None,
@@ -239,7 +246,11 @@ def arcsinh(x, *, cofactor: float = 150.0) -> np.ndarray:
 
 
 def transform(sample: FlowSample, channels: Sequence[str], kind: str = "logicle", **params) -> FlowSample:
-    """Return a sample with ``channels`` transformed (``'logicle'``, ``'arcsinh'`` or ``'none'``)."""
+    """Return a sample with ``channels`` transformed (``'logicle'``, ``'arcsinh'`` or ``'none'``).
+
+    Logicle's top of scale ``T`` defaults to each channel's $PnR (else 262144); other
+    parameters (``W``, ``M``, ``A``; arcsinh ``cofactor``) pass through.
+    """
     funcs = {"logicle": logicle, "arcsinh": arcsinh, "none": lambda v, **_: np.asarray(v, dtype=float)}
     if kind not in funcs:
         raise SpecError(unknown_name("transform", kind, funcs))
@@ -247,7 +258,10 @@ def transform(sample: FlowSample, channels: Sequence[str], kind: str = "logicle"
     done = dict(sample.transforms)
     for ch in channels:
         i = sample.index(ch)
-        ev[:, i] = funcs[kind](ev[:, i], **params)
+        kw = dict(params)
+        if kind == "logicle" and "T" not in kw and i < len(sample.ranges) and np.isfinite(sample.ranges[i]) and sample.ranges[i] > 1:
+            kw["T"] = float(sample.ranges[i])  # top of scale: the channel's $PnR
+        ev[:, i] = funcs[kind](ev[:, i], **kw)
         done[sample.channels[i]] = kind
     return replace(sample, events=_ro(ev), transforms=MappingProxyType(done))
 
