@@ -376,3 +376,11 @@ def test_multiple_data_sets(tmp_path):
     assert (s0.n_events, s1.n_events) == (30, 50) and s1.events[0, 0] == 2.0
     with pytest.raises(SpecError):
         read_fcs(f, dataset=2)
+
+
+def test_logicle_top_of_scale_defaults_to_channel_range(tmp_path):
+    f = tmp_path / "r.fcs"
+    write_fcs_independent(f, np.array([[1024.0, 1024.0], [0.0, 0.0]]), ["A", "B"], extra={"$P1R": "1024"})
+    t = transform(read_fcs(f), ["A", "B"], "logicle")
+    assert t.column("A")[0] == pytest.approx(1.0, abs=1e-6)  # $P1R = 1024 -> T = 1024
+    assert t.column("B")[0] == pytest.approx(logicle(np.array([1024.0]), T=262144.0)[0])  # $P2R = 262144
