@@ -146,7 +146,7 @@ def test_fuzzed_plate_exports(tmp_path, head, n_rows, body, sep):
 
     header = sep.join([""] + [str(j) for j in range(1, 13)])
     rows = [sep.join([chr(65 + i)] + (body[i].split(",") if i < len(body) else [])) for i in range(n_rows)]
-    (tmp_path / "p.csv").write_text("\n".join([*head, header, *rows]))
+    (tmp_path / "p.csv").write_text("\n".join([*head, header, *rows]), encoding="utf-8", errors="replace")
     (tmp_path / "m.csv").write_text("well,concentration\nA1,0\nA2,1\nB3,10\n")
     _only_moasim_errors(read_plate, tmp_path / "p.csv", tmp_path / "m.csv")
 
