@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import SpecError, invalid_value
 from ._common import check_out_path, print_json
 
@@ -23,7 +25,12 @@ def run(args) -> int:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     if args.workers is not None and args.workers < 1:
         raise SpecError(invalid_value("--workers", args.workers, "an integer >= 1"))
-    res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json, engine=args.engine)
+    try:
+        res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json, engine=args.engine)
+    except KeyboardInterrupt:
+        where = f"kept in {args.out}; re-run the same command to resume" if args.out else "lost (no --out directory)"
+        sys.stderr.write(f"moasim: interrupted; finished shards are {where}.\n")
+        return 130
     if args.report:
         from ..report.trial_report import render_trial_report
 

@@ -15,7 +15,6 @@ import math
 import os
 import platform
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,6 +268,12 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
     return _aggregate(spec, out, len(tasks), reused)
 
 
+def _shard_count(args) -> int:
+    """Pool worker: run one shard, return its subject count (for the progress bar)."""
+    simulate_shard(*args)
+    return args[4]
+
+
 def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="batched") -> None:
     if not tasks:
         return
@@ -293,12 +298,15 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="ba
             if bar:
                 bar.update(c)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(simulate_shard, spec, a, r, s, c, p, typical, engine): c for a, r, s, c, p in tasks}
-            for f in as_completed(futures):
-                f.result()
+        # multiprocessing.Pool: leaving the block (also on Ctrl-C) terminates the workers at
+        # once; shards already written stay, so a re-run resumes.
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(processes=workers) as pool:
+            args = [(spec, a, r, s, c, p, typical, engine) for a, r, s, c, p in tasks]
+            for count in pool.imap_unordered(_shard_count, args):
                 if bar:
-                    bar.update(futures[f])
+                    bar.update(count)
     if bar:
         bar.close()
 
