@@ -32,6 +32,9 @@ def write_atomic(path: str, writer) -> None:
     os.close(fd)
     try:
         writer(tmp)
+        from ..report.plots import _default_mode
+
+        _default_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
