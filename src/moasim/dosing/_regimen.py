@@ -83,12 +83,16 @@ class Regimen:
         return f"{self.dose:g} {self.unit} {self.route.upper()}{every}"
 
 
+def administration_events(drug, route: str, t: float, dose: float, unit: str, params, weight_kg: float, food=None) -> list[Event]:
+    """Engine events of one administration; the first carries the dose-ledger entry
+    (drug, amount, unit as prescribed)."""
+    evs = drug.events(route, float(t), dose_amount_ug(dose, unit, weight_kg), params, food)
+    return [Event(float(t), evs[0].action, label="dose", dose=(drug.name, dose, unit)), *evs[1:]]
+
+
 def regimen_events(drug, regimen: Regimen, t_end: float, params, weight_kg: float, food=None) -> list[Event]:
     """Engine events of a regimen for one subject."""
-    amount = dose_amount_ug(regimen.dose, regimen.unit, weight_kg)
     events: list[Event] = []
     for t in regimen.times(t_end):
-        evs = drug.events(regimen.route, float(t), amount, params, food)
-        events.append(Event(float(t), evs[0].action, label="dose", dose=(drug.name, regimen.dose, regimen.unit)))
-        events.extend(evs[1:])
+        events += administration_events(drug, regimen.route, t, regimen.dose, regimen.unit, params, weight_kg, food)
     return events

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..engine import Event
 from ..errors import SpecError, unknown_name
-from ._regimen import dose_amount_ug
+from ._regimen import administration_events
 
 __all__ = ["TitrationRule", "TitrationController", "RULES", "get_rule"]
 
@@ -142,7 +142,4 @@ class TitrationController:
         self.history.append((t, dose))
         if dose <= 0:
             return []
-        amount = dose_amount_ug(dose, r.unit, self.weight_kg)
-        evs = self.drug.events(self.route, t, amount, self.params, self.food)
-        first = Event(t, evs[0].action, label="dose", dose=(self.drug.name, dose, r.unit))
-        return [first, *evs[1:]]
+        return administration_events(self.drug, self.route, t, dose, r.unit, self.params, self.weight_kg, self.food)
