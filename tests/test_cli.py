@@ -86,6 +86,7 @@ def test_population_targets(target):
     (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--days", "-3"], "--days"),
     (["simulate", "--drug", "eltrombopag", "--dose", "50 mg", "--food", "pizza"], "food kind"),
     (["export", "sbml", "--drug", "nope", "-o", "x.xml"], "Unknown drug"),
+    (["simulate", "--drug", "eltrombopag", "--dose", "30 mg", "--titration", "label"], "titration start"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -138,8 +138,8 @@ def simulate(
     population : {"healthy", "itp", "aplastic"}
         Typical subject of the population (ignored if ``subject`` is given).
     titration : {"label"}, optional
-        Apply the drug's label titration rule at weekly visits (``dose`` is then the
-        start dose given by the rule and may be omitted).
+        Apply the drug's label titration rule at weekly visits; ``dose``, if given, is the
+        start dose and must be one of the rule's levels (default: the label's start).
     food : Food, optional
         Meal relative to each oral dose (chelation / food effect).
     count : int, optional
@@ -174,6 +174,16 @@ def simulate(
         check_route(d, route)
         if titration:
             rule = get_rule(d.name, titration)
+            if dose is not None:  # the prescribed start dose must be a level of the rule
+                from dataclasses import replace as _replace
+
+                from .units import convert
+
+                value, unit = parse_dose(dose)
+                start = convert(value, unit, rule.unit, "dose")
+                if not any(abs(start - lv) < 1e-9 for lv in rule.levels):
+                    raise DosingError(invalid_value("dose (titration start)", dose, f"one of the rule's levels {list(rule.levels)} {rule.unit}"))
+                rule = _replace(rule, start=min(rule.levels, key=lambda lv: abs(lv - start)), start_east_asian=None)
             ctl = TitrationController(rule=rule, drug=d, route=route, params=dict(model.parameter_values), weight_kg=subject.weight_kg,
                                       t_end=days, east_asian=subject.east_asian, food=food)
             controllers.append(ctl)

@@ -137,6 +137,8 @@ def _shard_batched(arm, spec, draws, typical) -> list[dict]:
 
 
 ENGINES = ("batched", "roadrunner")
+#: percentile bands of the report use at most about this many subjects per arm
+BAND_SUBJECTS = 20_000
 #: from this many simulated subjects on, ``engine="auto"`` uses the batched engine
 AUTO_BATCHED_SUBJECTS = 2000
 
@@ -330,7 +332,7 @@ def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
             v = np.array(t.column("visits").to_pylist(), dtype=float)
             for r in np.unique(rep):
                 per_rep.setdefault(int(r), []).append(v[rep == r])
-            if len(daily_parts) < 400:  # bands from up to 400 shards keep memory flat
+            if sum(len(d) for d in daily_parts) < BAND_SUBJECTS:  # bands from the first ~20,000 subjects: memory stays flat
                 daily_parts.append(np.array(t.column("daily").to_pylist(), dtype=np.float32))
         counts = {r: np.concatenate(parts) for r, parts in per_rep.items()}
         eps = {}
