@@ -154,3 +154,17 @@ def test_cli_json_contract_and_report(tmp_path, capsys):
             assert set(ep) == {"estimate", "ci95"} and len(ep["ci95"]) == 2
     assert d["seed"] == 1 and "moasim" in d["versions"]
     assert rep.stat().st_size > 10_000 and "<table>" in rep.read_text()
+
+
+def test_packaged_trial_specs_are_the_examples():
+    """validate and the embedded default run the same specs as examples/ (no silent drift)."""
+    from importlib import resources
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[2] / "examples"
+    pairs = [(resources.files("moasim.validate").joinpath("trials", n), ex / n)
+             for n in ("eltrombopag_bussel2007.yaml", "hetrombopag_phase1.yaml", "hetrombopag_first_in_patient.yaml")]
+    pairs.append((resources.files("moasim.trials").joinpath("default_trial.yaml"), ex / "romiplostim_24wk.yaml"))
+    for packaged, example in pairs:
+        assert packaged.read_text() == example.read_text(), example.name
+        parse_trial_spec(yaml.safe_load(example.read_text()))
