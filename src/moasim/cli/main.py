@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except MoasimError as exc:
         sys.stderr.write(f"moasim: error: {exc}\n")
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
