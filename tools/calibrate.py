@@ -3,6 +3,13 @@
 Run: ``python tools/calibrate.py [group ...]``; prints the values to put in the library
 modules. Groups: tpo, eltrombopag_pd, eltrombopag_food, hetrombopag_pk, hetrombopag_food.
 Each objective computes the target metric exactly as ``moasim validate`` does.
+
+NOTE: the final class values E_TM = 0.1 and FVIVO come from a joint choice with the
+population targets (tools/calibrate_population.py: the HV curve alone prefers a saturating
+E_TM ~0.056, which left the ITP response too weak), and FVIVO was then re-expressed per
+transmembrane-site KD (receptor_params.in_vivo_mapping: 2216 x 13.4/3646 = 8.144). The
+``eltrombopag_pd`` step is kept as the single-target fit for comparison; its x0 is in the
+current units.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ def eltrombopag_pd() -> None:
             out.append((plt.max() / plt[0] - 1) * 100 - pub)
         return out
 
-    sol = least_squares(resid, x0=[np.log(300.0), np.log(0.4)], diff_step=1e-3)
+    sol = least_squares(resid, x0=[np.log(8.144), np.log(0.1)], diff_step=1e-3)
     print(f"FVIVO = {np.exp(sol.x[0]):.1f}, E_TM = {np.exp(sol.x[1]):.3f}, residuals = {np.round(sol.fun, 2)}")
 
 
