@@ -63,9 +63,8 @@ def test_validate_json_single_subject_targets_pass(capsys, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", [
-    pytest.param("eltrombopag_itp_day43_responders", marks=pytest.mark.xfail(
-        strict=True, reason="known deficiency: the simulated ITP dose-response is too shallow (30 mg too high, 50 mg too low); see issue notes")),
-    "hetrombopag_phase1_week6", "hetrombopag_phase1_time_to_response", "hetrombopag_first_in_patient_day28",
+    "eltrombopag_itp_day43_responders", "hetrombopag_phase1_week6", "hetrombopag_phase1_time_to_response",
+    "hetrombopag_first_in_patient_day28",
 ])
 def test_population_targets(target):
     from moasim.validate import run_validation

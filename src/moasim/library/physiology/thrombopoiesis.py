@@ -231,7 +231,7 @@ def itp_module() -> Module:
             Parameter(name="KDES", value=0.10, unit="1/h", model_unit="1/day", lower=0, tag="A",
                       source="half of Petrov 2025 (nlmixr2lib Petrov_2024_romiplostim.R, R-code) ITP kdeg 0.20/h, so that the typical subject (baseline 18) reaches its count with some MK attrition; IIV 50% (Petrov)",
                       doc="antibody-mediated platelet destruction rate at low counts"),
-            Parameter(name="PLT50_DES", value=25.0, unit="1e9/L", lower=0, tag="C",
+            Parameter(name="PLT50_DES", value=33.0, unit="1e9/L", lower=0, tag="C",
                       source="calibrated to the typical ITP response to eltrombopag (Bussel 2007 NEJM 357:2237)",
                       doc="platelet count at which the per-platelet destruction rate is halved"),
             Parameter(name="KMKD", value=0.1, unit="1/day", lower=0, tag="D",
