@@ -168,3 +168,40 @@ def test_packaged_trial_specs_are_the_examples():
     for packaged, example in pairs:
         assert packaged.read_text() == example.read_text(), example.name
         parse_trial_spec(yaml.safe_load(example.read_text()))
+
+
+def test_relapse_and_rescue_endpoints_by_hand():
+    spec = _spec(endpoints=[
+        {"name": "rel", "kind": "relapse", "threshold": 50, "at": "2 weeks", "below": 40},
+        {"name": "resc", "kind": "rescue_use"},
+    ])
+    visits = np.array(spec.visit_times)  # 0, 7, 14, 21, 28
+    counts = np.array([[20, 40, 60, 30, 70],    # responder at w2, later 30 < 40: relapse
+                       [20, 40, 60, 55, 45],    # responder at w2, never below 40
+                       [20, 40, 45, 10, 10]])   # not a responder at w2: excluded
+    rel, _ = subject_values(spec.endpoints[0], visits, counts)
+    np.testing.assert_array_equal(rel[:2], [1, 0])
+    assert np.isnan(rel[2])
+    resc, _ = subject_values(spec.endpoints[1], visits, counts, np.array([True, False, False]))
+    np.testing.assert_array_equal(resc, [1, 0, 0])
+
+
+def test_withdrawal_stops_titrated_dosing_and_rescue_lifts_counts():
+    spec = _spec(arms=[
+        {"name": "rom 2 weeks", "drug": "romiplostim", "route": "sc", "titration": "label", "for": "2 weeks"},
+        {"name": "placebo + rescue", "drug": "none", "rescue": {"below": 15}},
+    ], endpoints=[{"name": "resc", "kind": "rescue_use"}, {"name": "ever", "kind": "ever_responder", "threshold": 50}])
+    spec = spec.with_run_options(n=8, seed=3)
+    res = run_trial(spec, workers=1, progress=False)
+    import pandas as pd
+
+    df = pd.concat(pd.read_parquet(os.path.join(res.out_dir, "shards", f)) for f in os.listdir(os.path.join(res.out_dir, "shards")))
+    rom = df[df["arm"] == "rom 2 weeks"]
+    assert (rom["total_dose"] <= 2 * 2.0 + 1e-9).all()  # doses at days 0 and 7 only (label: 1 then <= 2 ug/kg)
+    plc = df[df["arm"] == "placebo + rescue"]
+    assert res.arms["placebo + rescue"]["endpoints"]["resc"]["estimate"] == plc["rescued"].mean() > 0
+    daily = np.array(plc[plc["rescued"]]["daily"].tolist())
+    assert np.all(daily.max(axis=1) > 1.5 * daily[:, 0])  # IVIG-like rescue raises the count
+    untreated = np.array(plc[~plc["rescued"]]["daily"].tolist())
+    if len(untreated):
+        assert np.allclose(untreated, untreated[:, :1], rtol=1e-6)

@@ -9,7 +9,11 @@ Per subject, from the counts at visit times (pre-dose, 10^9/L):
   Kaplan-Meier median (as Mei 2022 reported it);
 - ``responder_in_k_of_visits``: >= threshold on at least ``k`` visits within ``window``
   (durable response, e.g. Kuter 2008: 6 of the last 8 weeks);
-- ``cumulative_weeks``: weeks with count >= threshold (visits x visit interval).
+- ``cumulative_weeks``: weeks with count >= threshold (visits x visit interval);
+- ``relapse``: among subjects responding (>= threshold) at ``at`` (e.g. the end of
+  treatment), the fraction whose count falls below ``below`` (default: the threshold) at
+  any later visit; subjects not responding at ``at`` are excluded;
+- ``rescue_use``: fraction of subjects given rescue therapy.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import numpy as np
 
 __all__ = ["ENDPOINT_KINDS", "subject_values", "arm_statistic", "km_median", "evaluate_endpoint", "wilson"]
 
-ENDPOINT_KINDS = ("responder", "ever_responder", "time_to_first_response", "responder_in_k_of_visits", "cumulative_weeks")
+ENDPOINT_KINDS = ("responder", "ever_responder", "time_to_first_response", "responder_in_k_of_visits", "cumulative_weeks",
+                  "relapse", "rescue_use")
+_PROPORTIONS = ("responder", "ever_responder", "responder_in_k_of_visits", "relapse", "rescue_use")
 
 
-def subject_values(ep, visits: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def subject_values(ep, visits: np.ndarray, counts: np.ndarray, rescued: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-subject endpoint values and event flags.
 
     Parameters
@@ -29,6 +35,7 @@ def subject_values(ep, visits: np.ndarray, counts: np.ndarray) -> tuple[np.ndarr
     ep : EndpointSpec
     visits : (n_visits,) visit times (day), first = 0 (baseline)
     counts : (n_subjects, n_visits) platelet counts at visits
+    rescued : (n_subjects,) bool, optional: rescue therapy given
 
     Returns
     -------
@@ -53,6 +60,13 @@ def subject_values(ep, visits: np.ndarray, counts: np.ndarray) -> tuple[np.ndarr
         a, b = ep.window_days
         w = (visits >= a - 1e-9) & (visits <= b + 1e-9)
         return (ok[:, w].sum(axis=1) >= ep.k).astype(float), np.ones(n)
+    if ep.kind == "relapse":
+        j = int(np.argmin(np.abs(visits - ep.at_days)))
+        below = ep.below if ep.below is not None else ep.threshold
+        relapsed = (counts[:, j + 1:] < below).any(axis=1).astype(float)
+        return np.where(ok[:, j], relapsed, np.nan), np.ones(n)
+    if ep.kind == "rescue_use":
+        return (np.zeros(n) if rescued is None else np.asarray(rescued, float)), np.ones(n)
     if ep.kind == "cumulative_weeks":
         dt = np.diff(visits).mean() if len(visits) > 1 else 7.0
         return ok[:, post].sum(axis=1) * dt / 7.0, np.ones(n)
@@ -77,8 +91,8 @@ def km_median(times: np.ndarray, events: np.ndarray) -> float:
 def arm_statistic(ep, values: np.ndarray, events: np.ndarray) -> float:
     if ep.kind == "time_to_first_response":
         return km_median(values, events) if ep.statistic != "mean" else float(np.mean(values))
-    if ep.kind in ("responder", "ever_responder", "responder_in_k_of_visits"):
-        return float(np.mean(values))
+    if ep.kind in _PROPORTIONS:
+        return float(np.nanmean(values)) if np.any(np.isfinite(values)) else float("nan")
     return float(np.median(values)) if ep.statistic == "median" else float(np.mean(values))
 
 
@@ -107,8 +121,8 @@ def evaluate_endpoint(ep, per_replicate: list[tuple[np.ndarray, np.ndarray]], se
         return {"estimate": est, "ci95": [float(lo), float(hi)]}
     v, e = per_replicate[0]
     est = ests[0]
-    if ep.kind in ("responder", "ever_responder", "responder_in_k_of_visits"):
-        return {"estimate": est, "ci95": list(wilson(est, len(v)))}
+    if ep.kind in _PROPORTIONS:  # Wilson over the subjects the proportion is defined for
+        return {"estimate": est, "ci95": list(wilson(est, int(np.isfinite(v).sum())))}
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(2000):

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..dosing import Regimen, TitrationController
 from ..dosing._regimen import regimen_events
-from ..engine import get_engine, run_schedule
+from ..engine import Event, SetParameter, get_engine, run_schedule
 from ..engine._codegen import python_outputs
 from ..errors import SpecError, invalid_value
 from ..library.build import build_model
@@ -34,7 +34,13 @@ from ._spec import ArmSpec, TrialSpec
 __all__ = ["run_trial", "TrialResult", "simulate_shard"]
 
 _SUBJECT_COLUMNS = ("arm", "replicate", "subject", "weight_kg", "east_asian", "female", "splenectomy", "corticosteroids",
-                    "non_responder", "baseline", "total_dose", "final_dose", "visits", "daily")
+                    "non_responder", "baseline", "total_dose", "final_dose", "rescued", "visits", "daily")
+
+#: Rescue therapy (IVIG-like): blocks Fc-receptor-mediated platelet clearance, modelled as
+#: the ITP destruction rate x RESCUE_FACTOR for RESCUE_DAYS (assumption, A: no rescue
+#: kinetics in our sources; IVIG responses typically last 2-4 weeks).
+RESCUE_FACTOR = 0.2
+RESCUE_DAYS = 14.0
 
 
 def _versions() -> dict[str, str]:
@@ -73,11 +79,16 @@ def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
     noise = np.exp(sd * np.random.default_rng(draw.noise_seed).standard_normal(len(visit_t))) if sd > 0 else np.ones(len(visit_t))
     noise[0] = draw.screening_factor  # the baseline visit is the screening count used for inclusion
     events, controllers = [], []
+    if arm.rescue_below is not None and "KDES" in model.parameter_values:
+        controllers.append(RescueController(below=arm.rescue_below, kdes=model.parameter_values["KDES"],
+                                            decision_times=tuple(t for t in visit_t.tolist() if t > 0),
+                                            noise=dict(zip(visit_t.tolist(), noise.tolist()))))
     if arm.drug:
         d = get_drug(arm.drug)
         if arm.titration is not None:
+            stop = min(spec.duration_days, arm.for_days) if arm.for_days else spec.duration_days  # withdrawal
             controllers.append(TitrationController(rule=arm.titration, drug=d, route=arm.route, params=dict(model.parameter_values),
-                                                   weight_kg=draw.subject.weight_kg, t_end=spec.duration_days,
+                                                   weight_kg=draw.subject.weight_kg, t_end=stop,
                                                    east_asian=draw.subject.east_asian, food=arm.food,
                                                    noise=dict(zip(visit_t.tolist(), noise.tolist()))))
         else:
@@ -89,6 +100,24 @@ def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
     return model, events, controllers, noise
 
 
+@dataclass(slots=True)
+class RescueController:
+    """Rescue therapy at a visit whose measured count is below ``below`` (engine Controller)."""
+
+    below: float
+    kdes: float
+    decision_times: tuple[float, ...]
+    noise: dict
+    until: float = -1.0
+
+    def decide(self, t: float, observe) -> list[Event]:
+        if t < self.until or observe("platelets") * self.noise.get(t, 1.0) >= self.below:
+            return []
+        self.until = t + RESCUE_DAYS
+        return [Event(t, SetParameter("KDES", self.kdes * RESCUE_FACTOR), label="rescue"),
+                Event(t + RESCUE_DAYS, SetParameter("KDES", self.kdes), label="rescue end")]
+
+
 def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger) -> dict[str, Any]:
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
     vidx = np.searchsorted(t_out, np.array(spec.visit_times) - 1e-9)
@@ -98,6 +127,7 @@ def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledg
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
         "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0] * noise[0]),
         "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
+        "rescued": any(e.label == "rescue" for e in ledger),
         "visits": (plt[vidx] * noise).astype(float).tolist(), "daily": plt.astype(np.float32).tolist(),
     }
 
@@ -323,21 +353,24 @@ def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
     first_ep = spec.endpoints[0]
     for a, arm in enumerate(spec.arms):
         per_rep: dict[int, list[np.ndarray]] = {}
+        rescued: dict[int, list[np.ndarray]] = {}
         daily_parts = []
         for f in files:
             if not f.startswith(f"arm{a}_") or not f.endswith(".parquet"):
                 continue
-            t = pq.read_table(os.path.join(shard_dir, f), columns=["replicate", "visits", "daily"])
+            t = pq.read_table(os.path.join(shard_dir, f), columns=["replicate", "rescued", "visits", "daily"])
             rep = t.column("replicate").to_numpy()
             v = np.array(t.column("visits").to_pylist(), dtype=float)
+            resc = t.column("rescued").to_numpy(zero_copy_only=False).astype(bool)
             for r in np.unique(rep):
                 per_rep.setdefault(int(r), []).append(v[rep == r])
+                rescued.setdefault(int(r), []).append(resc[rep == r])
             if sum(len(d) for d in daily_parts) < BAND_SUBJECTS:  # bands from the first ~20,000 subjects: memory stays flat
                 daily_parts.append(np.array(t.column("daily").to_pylist(), dtype=np.float32))
         counts = {r: np.concatenate(parts) for r, parts in per_rep.items()}
         eps = {}
         for ep in spec.endpoints:
-            vals = [subject_values(ep, visits, counts[r]) for r in sorted(counts)]
+            vals = [subject_values(ep, visits, counts[r], np.concatenate(rescued[r])) for r in sorted(counts)]
             eps[ep.name] = evaluate_endpoint(ep, vals, seed=spec.seed)
         arms[arm.name] = {"n": spec.n, "endpoints": eps}
         daily = np.concatenate(daily_parts)

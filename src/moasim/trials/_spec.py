@@ -24,9 +24,9 @@ __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_tri
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 _POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
         "residual_sd"}
-_ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for"}
+_ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue"}
 _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
-_END = {"name", "kind", "threshold", "at", "k", "window", "statistic"}
+_END = {"name", "kind", "threshold", "at", "k", "window", "statistic", "below"}
 _POP_KINDS = ("itp",)
 
 
@@ -40,7 +40,8 @@ class ArmSpec:
     route: str | None = None
     titration: TitrationRule | None = None
     food: Food | None = None
-    for_days: float | None = None  # dosing period (doses stop after it)
+    for_days: float | None = None  # dosing period (doses stop after it: withdrawal)
+    rescue_below: float | None = None  # rescue therapy when the measured count is below this
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +53,7 @@ class EndpointSpec:
     k: int | None = None
     window_days: tuple[float, float] | None = None
     statistic: str = "proportion"
+    below: float | None = None  # relapse: count below this after responding (default: threshold)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,15 +186,25 @@ def _titration(d: Any, drug: str, arm: str) -> TitrationRule:
     return new
 
 
+def _rescue(d: dict, arm: str) -> float | None:
+    """``rescue: {below: COUNT}``: rescue therapy at a visit whose measured count is below COUNT."""
+    if "rescue" not in d:
+        return None
+    r = _keys(d["rescue"], {"below"}, f"arms[{arm}].rescue")
+    if "below" not in r:
+        raise SpecError(invalid_value(f"arms[{arm}].rescue", d["rescue"], "{below: COUNT}"))
+    return _platelets(r["below"], f"arms[{arm}].rescue.below")
+
+
 def _arm(d: Any, i: int) -> ArmSpec:
     d = _keys(d, _ARM, f"arms[{i}]")
     name = str(d.get("name", f"arm {i + 1}"))
     drug = d.get("drug", "none")
     if drug in (None, "none", "placebo"):
-        extra = set(d) - {"name", "drug"}
+        extra = set(d) - {"name", "drug", "rescue"}
         if extra:
             raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
-        return ArmSpec(name=name, drug=None)
+        return ArmSpec(name=name, drug=None, rescue_below=_rescue(d, name))
     if drug not in DRUGS:
         get_drug(str(drug))  # raises the standard unknown-drug line
     entry = get_drug(drug)
@@ -204,19 +216,21 @@ def _arm(d: Any, i: int) -> ArmSpec:
         if f.get("kind") not in FOOD_KINDS:
             raise SpecError(unknown_name("food kind", str(f.get("kind")), FOOD_KINDS, f"arms[{name}]"))
         food = Food(kind=f["kind"], after_h=to_unit(f.get("after", "0 h"), "h", f"arms[{name}].food.after"))
+    for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
+    if for_days is not None and for_days <= 0:
+        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period > 0"))
+    rescue = _rescue(d, name)
     if "titration" in d:
         rule = _titration(d["titration"], drug, name)
         if "every" in d:
             rule = replace(rule, every_days=_interval(d["every"], name))
-        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food)
+        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, rescue_below=rescue)
     if "dose" not in d:
         raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
     value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
     every = _interval(d["every"], name) if "every" in d else None
-    for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
-    if for_days is not None and for_days <= 0:
-        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period > 0"))
-    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food, for_days=for_days)
+    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food, for_days=for_days,
+                   rescue_below=rescue)
 
 
 def _interval(v: Any, arm: str) -> float:
@@ -250,11 +264,13 @@ def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
         if not a <= b:
             raise SpecError(invalid_value(f"endpoints[{d['name']}].window", w, "start <= end"))
         kw["window_days"] = (a, b)
+    if "below" in d:
+        kw["below"] = _platelets(d["below"], f"endpoints[{d['name']}].below")
     if "statistic" in d:
         if d["statistic"] not in ("median", "mean", "proportion"):
             raise SpecError(invalid_value(f"endpoints[{d['name']}].statistic", d["statistic"], "median | mean | proportion"))
         kw["statistic"] = d["statistic"]
-    need = {"responder": ("at_days",), "responder_in_k_of_visits": ("k", "window_days")}.get(kind, ())
+    need = {"responder": ("at_days",), "responder_in_k_of_visits": ("k", "window_days"), "relapse": ("at_days",)}.get(kind, ())
     for f in need:
         if f not in kw:
             raise SpecError(invalid_value(f"endpoints[{d['name']}]", f"missing {f.replace('_days', '')}", f"'{f.replace('_days', '')}' for kind {kind}"))
