@@ -160,6 +160,42 @@ class NumbalsodaStack:
         return out
 
 
+class DesolveStack:
+    """R deSolve peer: lsoda with the compiled C right-hand side (desolve/refmodel.c), weekly
+    restarts and the titration rule in R, subjects over ``procs`` forked R workers. The time
+    is R's own (proc.time around the simulations; R start-up, compilation and I/O untimed).
+    Needs R with deSolve: ``apt-get install r-base-core r-base-dev r-cran-desolve``."""
+
+    name = "desolve"
+
+    def __init__(self, procs: int = 2) -> None:
+        import shutil
+        import subprocess
+
+        if not shutil.which("Rscript"):
+            raise ImportError("Rscript not found (apt-get install r-base-core r-base-dev r-cran-desolve)")
+        self.dir = HERE / "desolve"
+        self.procs = procs
+        so = self.dir / "refmodel.so"
+        if not so.exists():
+            subprocess.run(["R", "CMD", "SHLIB", "refmodel.c", "-o", "refmodel.so"], cwd=self.dir, check=True, capture_output=True)
+
+    def timed_run(self, inds: list[dict[str, float]], repeats: int = 1) -> tuple[float, np.ndarray]:
+        import subprocess
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            pf, yf, of = (os.path.join(tmp, f) for f in ("p.csv", "y.csv", "out.csv"))
+            rows = [rw.derived(ind) for ind in inds]
+            np.savetxt(pf, [[p[k] for k in rw.RHS_PARAMS] for p, _ in rows], delimiter=",", header=",".join(rw.RHS_PARAMS),
+                       comments="", fmt="%.17g")
+            np.savetxt(yf, [[y[k] for k in rw.STATES] for _, y in rows], delimiter=",", header=",".join(rw.STATES),
+                       comments="", fmt="%.17g")
+            r = subprocess.run(["Rscript", str(self.dir / "run.R"), pf, yf, of, str(self.procs), repr(rw.FIXED["F"]), str(repeats)],
+                               check=True, capture_output=True, text=True)
+            return float(r.stdout.strip().splitlines()[-1]), np.loadtxt(of, delimiter=",", ndmin=2)
+
+
 def _timed(stack, inds):
     def timer():
         t0 = time.perf_counter()
@@ -178,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="relative tolerances for the batched rows (default 1e-6)")
     ap.add_argument("--ref-n", type=int, default=200, help="subjects in the scipy reference (default 200)")
     ap.add_argument("--no-peer", action="store_true", help="skip libroadrunner")
+    ap.add_argument("--desolve", action="store_true",
+                    help="also time R deSolve lsoda with a compiled C RHS (needs R + deSolve: apt-get install r-base-core r-base-dev r-cran-desolve)")
     ap.add_argument("--numbalsoda", action="store_true",
                     help="also time numbalsoda (second peer; pip install numbalsoda, needs gfortran to build)")
     a = ap.parse_args(argv)
@@ -206,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
                 timers.append((dict(stack="numbalsoda", workers=f"{a.threads} thr", rtol=rw.RTOL), _timed(nbl, inds)))
             except ImportError as exc:
                 print(f"  skipped numbalsoda: {exc}", flush=True)
+        if a.desolve:
+            try:
+                ds = DesolveStack(a.procs)
+                timers.append((dict(stack="desolve", workers=f"{a.procs} proc", rtol=rw.RTOL), lambda ds=ds, inds=inds: ds.timed_run(inds)))
+            except ImportError as exc:
+                print(f"  skipped deSolve: {exc}", flush=True)
         batched = {}
         for rtol in a.batched_rtol:
             st = BatchedStack(rtol, rw.ATOL, a.threads)
@@ -236,22 +280,25 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
     peer = {r["N"]: r["time_s"] for r in rows if r["stack"] == "roadrunner"}
     peer2 = {r["N"]: r["time_s"] for r in rows if r["stack"] == "numbalsoda"}
+    peer3 = {r["N"]: r["time_s"] for r in rows if r["stack"] == "desolve"}
     for r in rows:
         r["ratio_vs_roadrunner"] = r["time_s"] / peer[r["N"]] if r["N"] in peer else None
         r["ratio_vs_numbalsoda"] = r["time_s"] / peer2[r["N"]] if r["N"] in peer2 else None
+        r["ratio_vs_desolve"] = r["time_s"] / peer3[r["N"]] if r["N"] in peer3 else None
 
     print()
     print(f"atol {rw.ATOL:g}; min of {a.repeats} round-robin repeats; errors vs the scipy reference on the first min(N, {a.ref_n}) "
           f"subjects; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     hdr = (f"{'stack':11s} {'workers':>8s} {'rtol':>7s} {'N':>6s} {'time_s':>8s} {'ms/subject':>10s} "
-           f"{'max_rel_err_vs_ref':>18s} {'dose_mismatch':>13s} {'ratio_vs_rr':>11s} {'ratio_vs_nbl':>12s}")
+           f"{'max_rel_err_vs_ref':>18s} {'dose_mismatch':>13s} {'ratio_vs_rr':>11s} {'ratio_vs_nbl':>12s} {'ratio_vs_deSolve':>16s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         ratio = f"{r['ratio_vs_roadrunner']:.3f}" if r["ratio_vs_roadrunner"] is not None else "-"
         ratio2 = f"{r['ratio_vs_numbalsoda']:.3f}" if r["ratio_vs_numbalsoda"] is not None else "-"
+        ratio3 = f"{r['ratio_vs_desolve']:.3f}" if r["ratio_vs_desolve"] is not None else "-"
         print(f"{r['stack']:11s} {r['workers']:>8s} {r['rtol']:7.0e} {r['N']:6d} {r['time_s']:8.3f} {r['ms_per_subject']:10.3f} "
-              f"{r['max_rel_err_vs_ref']:18.2e} {r['dose_mismatches']:>7d}/{r['compared']:<5d} {ratio:>11s} {ratio2:>12s}")
+              f"{r['max_rel_err_vs_ref']:18.2e} {r['dose_mismatches']:>7d}/{r['compared']:<5d} {ratio:>11s} {ratio2:>12s} {ratio3:>16s}")
     for r in rows:
         if "mean_steps" in r:
             extra = (f", vs roadrunner on all N: max rel diff {r['max_rel_diff_vs_roadrunner_allN']:.2e}, "
