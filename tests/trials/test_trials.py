@@ -205,3 +205,19 @@ def test_withdrawal_stops_titrated_dosing_and_rescue_lifts_counts():
     untreated = np.array(plc[~plc["rescued"]]["daily"].tolist())
     if len(untreated):
         assert np.allclose(untreated, untreated[:, :1], rtol=1e-6)
+
+
+def test_taper_steps_down_then_withdraws():
+    """taper: from week 2, one level down every week, then no more doses (by hand on the rule)."""
+    from moasim.dosing import TitrationController, get_rule
+    from moasim.library.drugs import get_drug
+
+    ctl = TitrationController(rule=get_rule("romiplostim"), drug=get_drug("romiplostim"), route="sc", params={"F_rom": 0.5},
+                              weight_kg=70.0, t_end=56.0, taper_from=14.0, taper_every=7.0)
+    for t in ctl.decision_times:
+        ctl.decide(t, lambda name: 20.0)  # always < 50: the rule alone would keep going up
+    doses = [d for _, d in ctl.history]
+    assert doses == [1, 2, 1, 0, 0, 0, 0, 0]  # 1, +1 at w1, taper w2 -> 1, w3 -> 0 (level 0), w4 -> withdrawn
+    spec = _spec(arms=[{"name": "rom", "drug": "romiplostim", "route": "sc", "titration": "label",
+                        "taper": {"from": "2 weeks", "every": "1 week"}}])
+    assert spec.arms[0].taper == (14.0, 7.0)

@@ -105,11 +105,26 @@ class TitrationController:
     decision_times: tuple[float, ...] = field(default_factory=tuple)
     history: list = field(default_factory=list)
     noise: dict = field(default_factory=dict)  # visit time -> multiplicative measurement factor
+    taper_from: float | None = None  # taper: from this day, one level down every taper_every days, then stop
+    taper_every: float = 14.0
+    withdrawn: bool = False
 
     def __post_init__(self) -> None:
         self.level = self.rule.start_index(self.east_asian)
         n = int(math.ceil(self.t_end / self.rule.every_days - 1e-9))
         self.decision_times = tuple(i * self.rule.every_days for i in range(n))
+
+    def _taper(self, t: float) -> bool:
+        """Tapering step due at ``t`` (one level down; below the lowest level: withdrawn)."""
+        if self.taper_from is None or t < self.taper_from - 1e-9:
+            return False
+        k = (t - self.taper_from) / self.taper_every
+        if abs(k - round(k)) < 1e-9:
+            if self.level == 0:
+                self.withdrawn = True
+            else:
+                self.level -= 1
+        return True
 
     def _visit(self, t: float, p: float) -> None:
         r = self.rule
@@ -136,9 +151,9 @@ class TitrationController:
     def decide(self, t: float, observe) -> list[Event]:
         r = self.rule
         is_visit = t > 0 and abs(t / r.visit_days - round(t / r.visit_days)) < 1e-9
-        if is_visit:
+        if not self._taper(t) and is_visit:  # during a taper the rule no longer titrates
             self._visit(t, observe("platelets") * self.noise.get(t, 1.0))
-        dose = 0.0 if self.held else r.levels[self.level]
+        dose = 0.0 if (self.held or self.withdrawn) else r.levels[self.level]
         self.history.append((t, dose))
         if dose <= 0:
             return []

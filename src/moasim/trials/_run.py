@@ -90,7 +90,9 @@ def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
             controllers.append(TitrationController(rule=arm.titration, drug=d, route=arm.route, params=dict(model.parameter_values),
                                                    weight_kg=draw.subject.weight_kg, t_end=stop,
                                                    east_asian=draw.subject.east_asian, food=arm.food,
-                                                   noise=dict(zip(visit_t.tolist(), noise.tolist()))))
+                                                   noise=dict(zip(visit_t.tolist(), noise.tolist())),
+                                                   taper_from=arm.taper[0] if arm.taper else None,
+                                                   taper_every=arm.taper[1] if arm.taper else 14.0))
         else:
             count = None
             if arm.for_days is not None:

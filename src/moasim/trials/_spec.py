@@ -24,7 +24,7 @@ __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_tri
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 _POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
         "residual_sd"}
-_ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue"}
+_ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue", "taper"}
 _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
 _END = {"name", "kind", "threshold", "at", "k", "window", "statistic", "below"}
 _POP_KINDS = ("itp",)
@@ -42,6 +42,7 @@ class ArmSpec:
     food: Food | None = None
     for_days: float | None = None  # dosing period (doses stop after it: withdrawal)
     rescue_below: float | None = None  # rescue therapy when the measured count is below this
+    taper: tuple[float, float] | None = None  # (from day, every days): titrated arms step down one level, then stop
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,11 +221,19 @@ def _arm(d: Any, i: int) -> ArmSpec:
     if for_days is not None and for_days <= 0:
         raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period > 0"))
     rescue = _rescue(d, name)
+    taper = None
+    if "taper" in d:
+        if "titration" not in d:
+            raise SpecError(invalid_value(f"arms[{name}].taper", d["taper"], "a taper only in a titrated arm"))
+        tp = _keys(d["taper"], {"from", "every"}, f"arms[{name}].taper")
+        if "from" not in tp:
+            raise SpecError(invalid_value(f"arms[{name}].taper", d["taper"], "{from: DURATION, every: DURATION}"))
+        taper = (_days(tp["from"], f"arms[{name}].taper.from"), _interval(tp.get("every", "2 weeks"), name))
     if "titration" in d:
         rule = _titration(d["titration"], drug, name)
         if "every" in d:
             rule = replace(rule, every_days=_interval(d["every"], name))
-        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, rescue_below=rescue)
+        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, rescue_below=rescue, taper=taper)
     if "dose" not in d:
         raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
     value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
