@@ -230,22 +230,27 @@ def _sbml(text: str) -> str:
     return antimony.getSBMLString(antimony.getMainModuleName())
 
 
+def _load_roadrunner(with_event: bool):
+    """The peer's RoadRunner: the Antimony model compiled once, tolerances set, PLT selected."""
+    import roadrunner
+
+    roadrunner.Config.setValue(roadrunner.Config.LOADSBMLOPTIONS_CONSERVED_MOIETIES, False)
+    rr = roadrunner.RoadRunner(_sbml(antimony_text(with_event=with_event)))
+    integ = rr.integrator
+    integ.relative_tolerance = RTOL
+    integ.absolute_tolerance = ATOL
+    integ.variable_step_size = False
+    rr.timeCourseSelections = ["PLT"]
+    return rr
+
+
 class RoadRunnerStack:
     """Plain libroadrunner, titration as an SBML event: one simulate() per subject."""
 
     name = "roadrunner"
 
     def __init__(self) -> None:
-        import roadrunner
-
-        roadrunner.Config.setValue(roadrunner.Config.LOADSBMLOPTIONS_CONSERVED_MOIETIES, False)
-        rr = roadrunner.RoadRunner(_sbml(antimony_text(with_event=True)))
-        integ = rr.integrator
-        integ.relative_tolerance = RTOL
-        integ.absolute_tolerance = ATOL
-        integ.variable_step_size = False
-        rr.timeCourseSelections = ["PLT"]
-        self.rr = rr
+        self.rr = _load_roadrunner(with_event=True)
         self.keys = ["kel", "Vmax", "EC50d", "ktr", "kprol", *STATES, "level", "nextdose"]
 
     def subject(self, ind: dict[str, float]) -> np.ndarray:
@@ -262,16 +267,7 @@ class RoadRunnerLoopStack:
     name = "roadrunner-loop"
 
     def __init__(self) -> None:
-        import roadrunner
-
-        roadrunner.Config.setValue(roadrunner.Config.LOADSBMLOPTIONS_CONSERVED_MOIETIES, False)
-        rr = roadrunner.RoadRunner(_sbml(antimony_text(with_event=False)))
-        integ = rr.integrator
-        integ.relative_tolerance = RTOL
-        integ.absolute_tolerance = ATOL
-        integ.variable_step_size = False
-        rr.timeCourseSelections = ["PLT"]
-        self.rr = rr
+        self.rr = _load_roadrunner(with_event=False)
         self.keys = ["kel", "Vmax", "EC50d", "ktr", "kprol", *STATES]
         self.weeks = [T_OUT[7 * k : 7 * k + 8] for k in range(26)]  # 0..7, 7..14, ..., 175..182
         self.ad = FIXED["F"] * 1000.0
