@@ -204,7 +204,7 @@ def simulate(
     conc = d.concentration if d is not None else None
     if conc and conc not in names:
         names.append(conc)
-    values = python_outputs(model, tuple(names))(t_out, res.states, np.array([model.parameter_values[p] for p in model.parameter_names]))
+    values = python_outputs(model, tuple(names))(t_out, res.states, model.parameter_vector())
     outputs = {k: _ro(v) for k, v in values.items()}
     units = {k: model.outputs[k].unit for k in outputs}
     if conc:

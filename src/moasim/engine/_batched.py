@@ -718,11 +718,11 @@ class BatchedEngine:
             raise SpecError("Give params (N, n_params) and/or y0 (N, n_states) to set the number of subjects.")
         if params is None:
             n = np.asarray(y0).shape[0]
-            params = np.tile([model.parameter_values[k] for k in model.parameter_names], (n, 1))
+            params = np.tile(model.parameter_vector(), (n, 1))
         params = np.array(params, dtype=float, order="C", copy=True)  # events may change parameters
         n = params.shape[0]
         if y0 is None:
-            y0 = np.tile([model.initial[s] for s in model.state_names], (n, 1))
+            y0 = np.tile(model.initial_vector(), (n, 1))
         Y = np.array(y0, dtype=float, order="C", copy=True)
         if params.ndim != 2 or params.shape != (n, npar):
             raise SpecError(invalid_value("params shape", params.shape, f"(N, {npar}) in model.parameter_names order"))

@@ -123,8 +123,8 @@ def run_schedule(
     compiled = engine.prepare(model)
     sidx = {s: i for i, s in enumerate(model.state_names)}
     pidx = {p: i for i, p in enumerate(model.parameter_names)}
-    y = np.array([model.initial[s] for s in model.state_names], float)
-    p = np.array([model.parameter_values[n] for n in model.parameter_names], float)
+    y = model.initial_vector()
+    p = model.parameter_vector()
     t_end = float(t_out[-1])
     queue: list[tuple[float, int, Event]] = []
     seq = 0

@@ -185,6 +185,18 @@ class Model:
     def dosable(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states if s.dosable)
 
+    def parameter_vector(self):
+        """Parameter values (canonical units) as a float array in ``parameter_names`` order."""
+        import numpy as np
+
+        return np.array([self.parameter_values[n] for n in self.parameter_names], dtype=float)
+
+    def initial_vector(self):
+        """Initial state (canonical units) as a float array in ``state_names`` order."""
+        import numpy as np
+
+        return np.array([self.initial[s] for s in self.state_names], dtype=float)
+
     @cached_property
     def structure_key(self) -> str:
         """Hash of the equations (not the values): equal keys compile to the same code."""

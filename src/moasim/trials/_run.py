@@ -135,7 +135,7 @@ def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledg
 
 
 def _platelets(model, t_out, states) -> np.ndarray:
-    p = np.array([model.parameter_values[n] for n in model.parameter_names])
+    p = model.parameter_vector()
     return python_outputs(model, ("platelets",))(t_out, states, p)["platelets"]
 
 
@@ -158,8 +158,8 @@ def _shard_batched(arm, spec, draws, typical) -> list[dict]:
     plans = [_subject_plan(arm, spec, d, typical) for d in draws]
     model = plans[0][0]
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
-    params = np.array([[m.parameter_values[n] for n in model.parameter_names] for m, *_ in plans])
-    y0 = np.array([[m.initial[s] for s in model.state_names] for m, *_ in plans])
+    params = np.array([m.parameter_vector() for m, *_ in plans])
+    y0 = np.array([m.initial_vector() for m, *_ in plans])
     sched = SubjectSchedules(model, [p[1] for p in plans], [p[2] for p in plans], t_end=spec.duration_days)
     res = BatchedEngine(rtol=1e-6, atol=1e-9, threads=1).run(model, params, y0, t_out, schedule=sched)
     rows = []

@@ -216,7 +216,7 @@ def run_bone(
         events += r.events(float(t[-1]), model.parameter_values, subject.weight_kg)
     eng = get_engine(engine, rtol=rtol, atol=atol)
     res = run_schedule(eng, model, t, events)
-    p = np.array([model.parameter_values[n] for n in model.parameter_names])
+    p = model.parameter_vector()
     vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
     outputs = {BONE_OUTPUTS[k]: _ro(v) for k, v in vals.items()}
     units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}

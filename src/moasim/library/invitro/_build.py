@@ -132,7 +132,7 @@ def simulate_culture(drugs: Mapping[str, float], cells: str = "32D-MPL", *, kind
     eng = get_engine(engine, rtol=1e-8, atol=1e-12)
     res = run_schedule(eng, m, t)
     names = tuple(m.outputs) + tuple(n for n in extra if n not in m.outputs)
-    pv = np.array([m.parameter_values[p] for p in m.parameter_names])
+    pv = m.parameter_vector()
     outs = python_outputs(m, names)(t, res.states, pv)
     full = {n: np.asarray(outs[n], float) * np.ones_like(t) for n in names}
     for i, s in enumerate(m.state_names):
