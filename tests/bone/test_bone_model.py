@@ -167,3 +167,18 @@ def test_calibration_script_reproduces_the_values_in_the_modules():
                "EC50_aln": comparators.EC50_ALN_CALIBRATED}
     for k, v in fitted.items():
         assert v == pytest.approx(written[k], rel=2e-4, abs=1e-9), k
+
+
+def test_marker_offset_after_stopping_matches_the_label_text():
+    """Held-out validation (not used in calibration): Evenity PI (MIMS Philippines, section
+    Pharmacodynamics, read): after discontinuation 'P1NP levels returned to baseline within
+    12 months; CTX increased above baseline levels within 3 months and returned toward
+    baseline levels by month 12'."""
+    stop = 12 * MONTH
+    r = run_bone([BoneRegimen(drug="romosozumab", dose="210 mg", every="1 month", count=12)], days=stop + 12 * MONTH + 1)
+    t, p1np, ctx = r.time, r.outputs["p1np"], r.outputs["ctx"]
+    after3 = (t > stop) & (t <= stop + 3 * MONTH)
+    assert ctx[after3].max() > 0  # above baseline within 3 months of stopping
+    peak = ctx[after3].max()
+    assert abs(np.interp(stop + 12 * MONTH, t, ctx)) < peak  # back toward baseline by month 12 off treatment
+    assert abs(np.interp(stop + 12 * MONTH, t, p1np)) < 5  # P1NP back at baseline (+-5 %) within 12 months

@@ -11,8 +11,49 @@ import os
 from .plots import _save
 
 
+_BONE_PANELS = (("bmd_lumbar_spine", "lumbar spine BMD"), ("bmd_total_hip", "total hip BMD"), ("bmd_femoral_neck", "femoral neck BMD"),
+                ("p1np", "serum P1NP"), ("ctx", "serum CTX"))
+
+
+def bone_trial_figure(result):
+    """Bone trial: median and 25-75 / 5-95 percentile bands of BMD (3 sites), P1NP and CTX
+    (% change from baseline, true values) per arm, and cumulative fracture incidence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), sharex=True)
+    month = 365.25 / 12
+    for i, (arm, b) in enumerate(result.bands.items()):
+        t = np.array(b["time_days"]) / month
+        c = f"C{i}"
+        for ax, (o, label) in zip(axes.flat, _BONE_PANELS):
+            q = b[o]
+            ax.fill_between(t, q["p5"], q["p95"], color=c, alpha=0.10, lw=0)
+            ax.fill_between(t, q["p25"], q["p75"], color=c, alpha=0.22, lw=0)
+            ax.plot(t, q["p50"], color=c, lw=2, label=arm)
+            ax.set_title(f"{label}, % change (median, 25-75%, 5-95%)", fontsize=9)
+            ax.axhline(0, color="grey", lw=0.6)
+        ax = axes.flat[5]
+        for e, ls in zip(result.response_curves[arm], ("-", "--")):
+            ax.plot(t, 100 * np.array(result.response_curves[arm][e]), color=c, ls=ls, lw=2, label=f"{arm}: {e.replace('_', ' ')}")
+        ax.set_title("cumulative fracture incidence, %", fontsize=9)
+    for ax in axes[1]:
+        ax.set_xlabel("month")
+    axes.flat[0].legend(fontsize=8)
+    axes.flat[5].legend(fontsize=7)
+    fig.suptitle(f"{result.spec.name}: n = {result.spec.n} per arm x {result.spec.replicates} replicate(s), seed {result.seed}")
+    fig.tight_layout()
+    return fig
+
+
 def trial_figure(result):
-    """Median and 5-95 / 25-75 percentile bands of platelets per arm, and response over time."""
+    """Median and 5-95 / 25-75 percentile bands of platelets per arm, and response over time
+    (bone trials: :func:`bone_trial_figure`)."""
+    if result.spec.is_bone:
+        return bone_trial_figure(result)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,7 +99,7 @@ def render_trial_report(result, path: str) -> None:
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>moasim trial: {html.escape(result.spec.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}pre{{background:#f6f6f6;padding:1em}}</style></head>
 <body><h1>Virtual trial: {html.escape(result.spec.name)}</h1>
-<img alt="platelet bands and response curves" src="data:image/png;base64,{img}" style="max-width:100%">
+<img alt="{'BMD, marker and fracture courses' if result.spec.is_bone else 'platelet bands and response curves'}" src="data:image/png;base64,{img}" style="max-width:100%">
 <h2>Endpoints (estimate and 95% interval)</h2>
 <table><tr><th>arm</th><th>n</th><th>endpoint</th><th>estimate</th><th>95% interval</th></tr>{''.join(rows)}</table>
 <p>Intervals: with replicates, 2.5-97.5 percentiles of replicate trials; otherwise Wilson (proportions) or a seeded bootstrap.</p>
@@ -77,4 +118,4 @@ def _spec_dict(spec) -> dict:
     return dataclasses.asdict(spec)
 
 
-__all__ = ["render_trial_report", "trial_figure", "_save"]
+__all__ = ["render_trial_report", "trial_figure", "bone_trial_figure", "_save"]

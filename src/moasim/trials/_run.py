@@ -180,13 +180,18 @@ def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, 
     """Simulate one shard of subjects; write it to ``path`` (Parquet) if given. Returns the frame."""
     import pandas as pd
 
-    arm = spec.arms[arm_index]
-    seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
-    drugs = (arm.drug,) if arm.drug else ()
-    draws = sample_subjects(spec.population, count, seed, drugs, start=start)
-    rows = (_shard_batched if engine == "batched" else _shard_per_subject)(arm, spec, draws, typical)
-    rows = [{"arm": arm.name, "replicate": replicate, "subject": d.index, **r} for d, r in zip(draws, rows)]
-    df = pd.DataFrame(rows, columns=list(_SUBJECT_COLUMNS))
+    if spec.is_bone:
+        from ._bone import BONE_COLUMNS, simulate_bone_shard
+
+        df = pd.DataFrame(simulate_bone_shard(spec, arm_index, replicate, start, count, typical), columns=list(BONE_COLUMNS))
+    else:
+        arm = spec.arms[arm_index]
+        seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
+        drugs = (arm.drug,) if arm.drug else ()
+        draws = sample_subjects(spec.population, count, seed, drugs, start=start)
+        rows = (_shard_batched if engine == "batched" else _shard_per_subject)(arm, spec, draws, typical)
+        rows = [{"arm": arm.name, "replicate": replicate, "subject": d.index, **r} for d, r in zip(draws, rows)]
+        df = pd.DataFrame(rows, columns=list(_SUBJECT_COLUMNS))
     if path:
         tmp = path + ".tmp"
         df.to_parquet(tmp, index=False)
@@ -286,8 +291,11 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
     """
     if engine not in ("auto", *ENGINES):
         raise SpecError(invalid_value("engine", engine, " | ".join(("auto", *ENGINES))))
+    if spec.is_bone and engine == "batched":
+        raise SpecError(invalid_value("engine", engine, "auto | roadrunner for a bone trial (its subjects take ~10 ms each with libroadrunner)"))
     if engine == "auto":
-        engine = "batched" if spec.n * spec.replicates * len(spec.arms) >= AUTO_BATCHED_SUBJECTS else "roadrunner"
+        big = spec.n * spec.replicates * len(spec.arms) >= AUTO_BATCHED_SUBJECTS
+        engine = "batched" if big and not spec.is_bone else "roadrunner"
     out = _prepare_out(out_dir, spec, typical, engine)
     workers = workers or os.cpu_count() or 1
     shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
@@ -348,10 +356,16 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="ba
 def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
     import pyarrow.parquet as pq
 
-    visits = np.array(spec.visit_times)
-    arms, bands, curves = {}, {}, {}
     shard_dir = os.path.join(out, "shards")
     files = sorted(os.listdir(shard_dir))
+    if spec.is_bone:
+        from ._bone import aggregate_bone
+
+        arms, bands, curves = aggregate_bone(spec, shard_dir, files)
+        return TrialResult(spec=spec, arms=arms, bands=bands, response_curves=curves, out_dir=out, seed=spec.seed,
+                           versions=_versions(), shards_run=run, shards_reused=reused)
+    visits = np.array(spec.visit_times)
+    arms, bands, curves = {}, {}, {}
     first_ep = spec.endpoints[0]
     for a, arm in enumerate(spec.arms):
         per_rep: dict[int, list[np.ndarray]] = {}

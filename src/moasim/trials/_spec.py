@@ -7,6 +7,7 @@ names the field, the value and what is allowed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,19 +16,22 @@ import yaml
 from ..dosing import TitrationRule, get_rule, parse_dose
 from ..errors import SpecError, invalid_value, unknown_name
 from ..library.drugs import DRUGS, FOOD_KINDS, Food, check_route, get_drug
-from ..population import PopulationSpec
+from ..population import BonePopulationSpec, PopulationSpec
 from ..units import to_unit
-from ._endpoints import ENDPOINT_KINDS
+from ._endpoints import BONE_ENDPOINT_KINDS, BONE_MEASURES, ENDPOINT_KINDS
 
 __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_trial_spec"]
 
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 _POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
         "residual_sd"}
+_BONE_POP = {"kind", "baseline_t_score", "weight_kg", "iiv", "measurement_error", "fracture_rates"}
 _ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue", "taper"}
+_BONE_ARM = {"name", "drug", "dose", "every", "route", "for", "then"}
 _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
 _END = {"name", "kind", "threshold", "at", "k", "window", "statistic", "below"}
-_POP_KINDS = ("itp",)
+_BONE_END = {"name", "kind", "output", "at", "statistic", "vs", "event", "by"}
+_POP_KINDS = ("itp", "postmenopausal_osteoporosis")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +47,7 @@ class ArmSpec:
     for_days: float | None = None  # dosing period (doses stop after it: withdrawal)
     rescue_below: float | None = None  # rescue therapy when the measured count is below this
     taper: tuple[float, float] | None = None  # (from day, every days): titrated arms step down one level, then stop
+    then: "ArmSpec | None" = None  # bone trials: the follow-on treatment once ``for`` has ended (sequencing)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,12 +60,15 @@ class EndpointSpec:
     window_days: tuple[float, float] | None = None
     statistic: str = "proportion"
     below: float | None = None  # relapse: count below this after responding (default: threshold)
+    output: str | None = None  # percent_change: bmd_lumbar_spine | bmd_total_hip | bmd_femoral_neck | p1np | ctx
+    event: str | None = None  # incidence: new_vertebral_fracture | hip_fracture (counted up to at_days)
+    vs: str | None = None  # bone endpoints: reference arm (difference of percent changes, ratio of incidences)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrialSpec:
     name: str
-    population: PopulationSpec
+    population: PopulationSpec | BonePopulationSpec
     duration_days: float
     visit_days: float
     arms: tuple[ArmSpec, ...]
@@ -72,6 +80,11 @@ class TrialSpec:
     def with_run_options(self, n: int | None = None, seed: int | None = None, replicates: int | None = None) -> "TrialSpec":
         return replace(self, n=self.n if n is None else _count(n, "--n"), seed=self.seed if seed is None else _seed(seed),
                        replicates=self.replicates if replicates is None else _count(replicates, "--replicates"))
+
+    @property
+    def is_bone(self) -> bool:
+        """A bone trial (population ``postmenopausal_osteoporosis``)."""
+        return isinstance(self.population, BonePopulationSpec)
 
     @property
     def visit_times(self) -> tuple[float, ...]:
@@ -121,11 +134,15 @@ def _days(v: Any, field: str) -> float:
     return d
 
 
-def _population(d: Any) -> PopulationSpec:
-    d = _keys(d, _POP, "population")
+def _population(d: Any) -> PopulationSpec | BonePopulationSpec:
+    if not isinstance(d, dict):
+        raise SpecError(invalid_value("population", d, "a mapping"))
     kind = d.get("kind", "itp")
     if kind not in _POP_KINDS:
         raise SpecError(unknown_name("population kind", str(kind), _POP_KINDS))
+    if kind == "postmenopausal_osteoporosis":
+        return _bone_population(d)
+    d = _keys(d, _POP, "population (kind itp)")
     kw: dict[str, Any] = {"kind": kind}
     if "baseline_platelets" in d:
         b = _keys(d["baseline_platelets"], {"min", "max", "median"}, "population.baseline_platelets")
@@ -286,6 +303,128 @@ def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
     return EndpointSpec(**kw)
 
 
+
+# --- bone trials (population kind postmenopausal_osteoporosis) -------------------------------
+
+
+def _number(v: Any, field: str, lo: float, hi: float, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        raise SpecError(invalid_value(field, v, f"{what} in [{lo:g}, {hi:g}]"))
+    return float(v)
+
+
+def _bone_population(d: dict) -> BonePopulationSpec:
+    from ..library.bone.fracture import DEFAULT_FRACTURE_RATES, FRACTURE_EVENTS
+
+    d = _keys(d, _BONE_POP, "population (kind postmenopausal_osteoporosis)")
+    kw: dict[str, Any] = {}
+    if "baseline_t_score" in d:
+        b = _keys(d["baseline_t_score"], {"mean", "sd", "min", "max"}, "population.baseline_t_score")
+        for k in ("mean", "sd", "min", "max"):
+            if k in b:
+                lo = 0.0 if k == "sd" else -6.0
+                kw[f"t_score_{k}"] = _number(b[k], f"population.baseline_t_score.{k}", lo, 4.0, "a lumbar-spine T-score" if k != "sd" else "an SD")
+    if "weight_kg" in d:
+        kw["weight_median_kg"] = _number(d["weight_kg"], "population.weight_kg", 30, 200, "a median body weight (kg)")
+    for k in ("iiv", "measurement_error"):
+        if k in d:
+            if not isinstance(d[k], bool):
+                raise SpecError(invalid_value(f"population.{k}", d[k], "true or false"))
+            kw[k] = d[k]
+    rates = dict(DEFAULT_FRACTURE_RATES)
+    if "fracture_rates" in d:
+        for event, v in _keys(d["fracture_rates"], set(FRACTURE_EVENTS), "population.fracture_rates").items():
+            field = f"population.fracture_rates.{event}"
+            if not isinstance(v, str):
+                raise SpecError(invalid_value(field, v, "a rate with unit at the reference T-score -2.65, e.g. '0.058 / year'"))
+            # "0.058 / year", "0.058/year" and "0.058 per year" all mean 0.058 1/year
+            r = to_unit(re.sub(r"^\s*([0-9.eE+-]+)\s*(?:/|per\s)\s*", r"\1 1/", v), "1/day", field)
+            if not (math.isfinite(r) and r >= 0):
+                raise SpecError(invalid_value(field, v, "a rate >= 0, e.g. '0.058 / year'"))
+            rates[event] = r
+    return BonePopulationSpec(fracture_rates=tuple(rates.items()), **kw)
+
+
+def _bone_arm(d: Any, i: int | str, where: str | None = None) -> ArmSpec:
+    from ..library.bone import BoneRegimen
+    from ..library.bone._simulate import BONE_DRUGS_AVAILABLE
+
+    where = where or f"arms[{i}]"
+    d = _keys(d, _BONE_ARM, where)
+    name = str(d.get("name", f"arm {i + 1}" if isinstance(i, int) else i))
+    drug = d.get("drug", "none")
+    if drug in (None, "none", "placebo"):
+        extra = set(d) - {"name", "drug"}
+        if extra:
+            raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
+        return ArmSpec(name=name, drug=None)
+    if drug not in BONE_DRUGS_AVAILABLE:
+        raise SpecError(unknown_name("drug of a bone trial", str(drug), BONE_DRUGS_AVAILABLE, f"arms[{name}]"))
+    if "dose" not in d:
+        raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit, e.g. '210 mg'"))
+    value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
+    every = _interval(d["every"], name) if "every" in d else None
+    for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
+    if for_days is not None and for_days <= 0:
+        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a treatment period > 0"))
+    reg = BoneRegimen(drug=drug, dose=f"{value} {unit}", route=d.get("route"))  # checks the route
+    then = None
+    if "then" in d:
+        if for_days is None:
+            raise SpecError(invalid_value(f"arms[{name}].then", d["then"], "a follow-on only after a treatment period 'for'"))
+        then = _bone_arm(d["then"], f"{name} then", f"arms[{name}].then")
+    return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=reg.route, for_days=for_days, then=then)
+
+
+def _bone_endpoint(d: Any, i: int, duration: float, arm_names: list[str], pop: BonePopulationSpec) -> EndpointSpec:
+    from ..library.bone.fracture import FRACTURE_EVENTS
+
+    d = _keys(d, _BONE_END, f"endpoints[{i}]")
+    if "kind" not in d:
+        raise SpecError(invalid_value(f"endpoints[{i}]", d, "a mapping with at least kind (percent_change | incidence)"))
+    kind = d["kind"]
+    # DESIGN.md writes bone endpoints without a name: default "<output> at <at>" / "<event> by <by>"
+    default = f"{d.get('output')} at {d.get('at')}" if kind == "percent_change" else f"{d.get('event', 'new_vertebral_fracture')} by {d.get('by', 'end')}"
+    name = str(d.get("name", default))
+    if kind not in BONE_ENDPOINT_KINDS:
+        raise SpecError(unknown_name("endpoint kind of a bone trial", str(kind), BONE_ENDPOINT_KINDS, f"endpoints[{name}]"))
+    kw: dict[str, Any] = {"name": name, "kind": kind, "statistic": "mean" if kind == "percent_change" else "proportion"}
+    when = "at" if kind == "percent_change" else "by"
+    if when not in d and kind == "percent_change":
+        raise SpecError(invalid_value(f"endpoints[{name}].at", None, "a visit time, e.g. '12 months'"))
+    kw["at_days"] = _days(d[when], f"endpoints[{name}].{when}") if when in d else duration
+    if kw["at_days"] > duration + 1e-9:
+        raise SpecError(invalid_value(f"endpoints[{name}].{when}", d[when], "a time within the trial duration"))
+    other = "by" if kind == "percent_change" else "at"
+    if other in d:
+        raise SpecError(invalid_value(f"endpoints[{name}].{other}", d[other], f"'{when}' for kind {kind}"))
+    if kind == "percent_change":
+        if d.get("output") not in BONE_MEASURES:
+            raise SpecError(unknown_name("output", str(d.get("output")), BONE_MEASURES, f"endpoints[{name}]"))
+        kw["output"] = d["output"]
+        if "statistic" in d:
+            if d["statistic"] not in ("mean", "median"):
+                raise SpecError(invalid_value(f"endpoints[{name}].statistic", d["statistic"], "mean | median"))
+            kw["statistic"] = d["statistic"]
+        if "event" in d:
+            raise SpecError(invalid_value(f"endpoints[{name}].event", d["event"], "no event for kind percent_change"))
+    else:
+        event = d.get("event", "new_vertebral_fracture")
+        if event not in FRACTURE_EVENTS:
+            raise SpecError(unknown_name("event", str(event), FRACTURE_EVENTS, f"endpoints[{name}]"))
+        if event not in pop.rates:
+            raise SpecError(invalid_value(f"population.fracture_rates.{event}", None,
+                                          "a rate with unit (no sourced default for this event), e.g. '0.01 / year'"))
+        kw["event"] = event
+        for k in ("output", "statistic"):
+            if k in d:
+                raise SpecError(invalid_value(f"endpoints[{name}].{k}", d[k], "not used by kind incidence"))
+    if "vs" in d:
+        if d["vs"] not in arm_names:
+            raise SpecError(unknown_name("reference arm", str(d["vs"]), arm_names, f"endpoints[{name}].vs"))
+        kw["vs"] = d["vs"]
+    return EndpointSpec(**kw)
+
 def parse_trial_spec(data: Any) -> TrialSpec:
     """Validate a spec mapping (as loaded from YAML) into a :class:`TrialSpec`."""
     d = _keys(data, _TOP, "trial spec")
@@ -295,23 +434,30 @@ def parse_trial_spec(data: Any) -> TrialSpec:
     duration = _days(d["duration"], "duration")
     if duration <= 0:
         raise SpecError(invalid_value("duration", d["duration"], "a duration > 0"))
-    visits = d.get("visits", "weekly")
+    population = _population(d.get("population", {}))
+    bone = isinstance(population, BonePopulationSpec)
+    visits = d.get("visits", "1 month" if bone else "weekly")
     visit_days = 7.0 if visits == "weekly" else (1.0 if visits == "daily" else _days(visits, "visits"))
     if visit_days <= 0:
         raise SpecError(invalid_value("visits", visits, "weekly | daily | an interval > 0"))
     arms = d["arms"]
     if not isinstance(arms, list) or not arms:
         raise SpecError(invalid_value("arms", arms, "a non-empty list of arms"))
-    arm_specs = tuple(_arm(a, i) for i, a in enumerate(arms))
+    arm_specs = tuple((_bone_arm if bone else _arm)(a, i) for i, a in enumerate(arms))
     names = [a.name for a in arm_specs]
     if len(set(names)) != len(names):
         raise SpecError(invalid_value("arms", names, "unique arm names"))
     eps = d["endpoints"]
     if not isinstance(eps, list) or not eps:
         raise SpecError(invalid_value("endpoints", eps, "a non-empty list of endpoints"))
-    ep_specs = tuple(_endpoint(e, i, duration) for i, e in enumerate(eps))
+    if bone:
+        ep_specs = tuple(_bone_endpoint(e, i, duration, names, population) for i, e in enumerate(eps))
+    else:
+        ep_specs = tuple(_endpoint(e, i, duration) for i, e in enumerate(eps))
+    if len({e.name for e in ep_specs}) != len(ep_specs):
+        raise SpecError(invalid_value("endpoints", [e.name for e in ep_specs], "unique endpoint names"))
     return TrialSpec(
-        name=str(d.get("name", "trial")), population=_population(d.get("population", {})), duration_days=duration,
+        name=str(d.get("name", "trial")), population=population, duration_days=duration,
         visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_count(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
         replicates=_count(d.get("replicates", 1), "replicates"),
     )

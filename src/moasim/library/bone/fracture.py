@@ -16,15 +16,37 @@ age-adjusted SD that Marshall's gradient refers to); young women 21-30 y: lumbar
 (SD 0.106), hip mean 0.971 (SD 0.114). For the hip only the young-adult SD was read, so the hip
 RR uses 0.114 (this overstates the per-SD effect if the age-specific SD is larger, as at the
 spine). Baseline T-score default -2.5 (WHO osteoporosis threshold, A).
+
+Fracture events in virtual trials (:func:`event_times`). Each woman has an untreated
+incidence rate that depends on her baseline lumbar-spine T-score, multiplied over time by a
+treatment-related BMD link::
+
+    h_i(t) = h_ref * G^((T_ref - T_i)*SD_young/SD_age) * exp(b * dTH_i(t))      (1/day)
+
+- ``h_ref``: new vertebral fracture 0.0583 per year at LS BMD 0.783 g/cm2 (T_ref = -2.65
+  with the NHANES young mean/SD above), the baseline hazard h0 of the Eudy 2015 fracture
+  time-to-event model (cabone2.cpp, R-code; reference 20 years after menopause, BMI 27.1).
+  The code does not name the fracture type; we use it for new (morphometric) vertebral
+  fractures (A). Hip fracture has no sourced default: a trial must give its rate.
+- ``G``: Marshall 1996 gradient per age-adjusted SD (2.3 spine -> vertebral; for hip, the
+  LS T-score is used with the any-site gradient 1.5, A).
+- ``exp(b*dTH)``: Bouxsein et al. 2019 JBMR 34:632 meta-regression of 38 placebo-controlled
+  trials (abstract read, R): a 2% / 6% treatment-related improvement in total-hip BMD goes with
+  28% / 66% fewer vertebral and 16% / 40% fewer hip fractures. ``b`` is the least-squares
+  slope of ln(RR) through the origin on those two points (D): -0.178 (vertebral) and -0.0853
+  (hip) per percentage point. Applying the trial-level association to each woman's
+  time-varying hip BMD change is an assumption (A); it credits treatment only through BMD.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FractureLink", "FRACTURE_LINKS", "relative_risk"]
+__all__ = ["FractureLink", "FRACTURE_LINKS", "relative_risk", "FRACTURE_EVENTS", "DEFAULT_FRACTURE_RATES", "TREATMENT_SLOPE",
+           "T_SCORE_REF", "baseline_rate", "event_times"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +93,46 @@ def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float =
     bmd0 = link.young_mean + baseline_t_score * link.young_sd
     d = bmd0 * np.asarray(pct_change, float) / 100.0
     return link.gradient ** (-d / link.sd)
+
+
+#: fracture events a bone trial can count
+FRACTURE_EVENTS = ("new_vertebral_fracture", "hip_fracture")
+#: untreated incidence at T_SCORE_REF (1/day); hip has no sourced default (see module docstring)
+DEFAULT_FRACTURE_RATES = {"new_vertebral_fracture": 0.0583 / 365.25}
+#: LS T-score of the Eudy reference BMD 0.783 g/cm2 (NHANES young women mean 1.064, SD 0.106)
+T_SCORE_REF = (0.783 - 1.064) / 0.106
+#: ln(RR) per percentage point of treatment-related total-hip BMD gain (Bouxsein 2019, D)
+TREATMENT_SLOPE = {
+    "new_vertebral_fracture": (2 * math.log(0.72) + 6 * math.log(0.34)) / (2 * 2 + 6 * 6),
+    "hip_fracture": (2 * math.log(0.84) + 6 * math.log(0.60)) / (2 * 2 + 6 * 6),
+}
+#: (Marshall gradient per age-adjusted SD, SD of that distribution g/cm2) for the T-score scaling
+_T_SCORE_GRADIENT = {"new_vertebral_fracture": (2.3, 0.142), "hip_fracture": (1.5, 0.142)}
+
+
+def baseline_rate(event: str, rate_at_ref: float, t_score: float) -> float:
+    """Untreated rate (1/day) of a woman with this LS T-score, from the rate at :data:`T_SCORE_REF`."""
+    g, sd_age = _T_SCORE_GRADIENT[event]
+    return rate_at_ref * g ** ((T_SCORE_REF - t_score) * 0.106 / sd_age)
+
+
+def event_times(time: np.ndarray, th_pct: np.ndarray, rate: float, event: str, u: float) -> float:
+    """Day of the woman's first ``event`` (NaN if none by ``time[-1]``).
+
+    Parameters
+    ----------
+    time : (n,) day
+    th_pct : (n,) total-hip BMD % change from baseline (placebo-corrected: the model's
+        drug-free course is flat)
+    rate : untreated rate (1/day), from :func:`baseline_rate`
+    event : one of :data:`FRACTURE_EVENTS`
+    u : U(0, 1) draw of this woman for this event: the event happens when the cumulative
+        incidence 1 - exp(-H(t)) first reaches ``u``.
+    """
+    h = rate * np.exp(TREATMENT_SLOPE[event] * np.asarray(th_pct, float))
+    cum = np.concatenate([[0.0], np.cumsum(np.diff(time) * (h[1:] + h[:-1]) / 2)])  # trapezoid
+    need = -math.log1p(-u)
+    if cum[-1] < need:
+        return float("nan")
+    j = int(np.searchsorted(cum, need))  # cum[j-1] < need <= cum[j]
+    return float(np.interp(need, cum[j - 1:j + 1], time[j - 1:j + 1])) if j > 0 else float(time[0])

@@ -1,0 +1,162 @@
+"""Bone trials: postmenopausal women on romosozumab, denosumab, alendronate or placebo, in
+sequence if the arm says so, measured at visits (DXA BMD, P1NP, CTX) and followed for
+fractures.
+
+Each subject is the bone model (:mod:`moasim.library.bone`) with her own parameter factors
+(:mod:`moasim.population._bone`), simulated one at a time with libroadrunner (about 10 ms
+for two years). Shards are written and resumed exactly as for platelet trials
+(:mod:`._run`); only the per-subject simulation and the aggregation differ.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from ..library.bone import BoneRegimen, BoneSubject, run_bone
+from ..library.bone._model import build_bone_model
+from ..library.bone.fracture import FRACTURE_EVENTS, baseline_rate, event_times
+from ..population import sample_bone_subjects
+from ..population._bone import MEASUREMENT_SD
+from ._endpoints import BONE_MEASURES, evaluate_contrast, evaluate_endpoint
+from ._spec import ArmSpec, TrialSpec
+
+__all__ = ["simulate_bone_shard", "aggregate_bone", "measure_times", "arm_regimens"]
+
+BONE_COLUMNS = ("arm", "replicate", "subject", "t_score", "weight_kg", "doses",
+                *(f"m_{o}" for o in BONE_MEASURES), *(f"d_{o}" for o in BONE_MEASURES), *(f"fx_{e}" for e in FRACTURE_EVENTS))
+
+
+def measure_times(spec: TrialSpec) -> np.ndarray:
+    """Visit times (day) plus every endpoint time, sorted: when BMD and markers are measured."""
+    return np.unique(np.round(np.concatenate([spec.visit_times, [e.at_days for e in spec.endpoints if e.kind == "percent_change"]]), 9))
+
+
+def arm_regimens(arm: ArmSpec, start: float = 0.0) -> list[BoneRegimen]:
+    """The arm's dosing as bone regimens: its own for ``for`` (or to the end), then its follow-on."""
+    if arm.drug is None:
+        return []
+    count = None
+    if arm.for_days is not None:
+        count = max(1, math.ceil(arm.for_days / arm.every_days - 1e-9)) if arm.every_days else 1
+    regs = [BoneRegimen(drug=arm.drug, dose=f"{arm.dose:.12g} {arm.unit}", every=f"{arm.every_days!r} day" if arm.every_days else None,
+                        route=arm.route, start=start, count=count)]
+    if arm.then is not None:
+        regs += arm_regimens(arm.then, start + arm.for_days)
+    return regs
+
+
+@lru_cache(maxsize=1)
+def _typical_values() -> dict[str, float]:
+    return dict(build_bone_model().parameter_values)
+
+
+def _measured(true_pct: np.ndarray, output: str, e0: float, e: np.ndarray) -> np.ndarray:
+    """Measured % change: the visit's error minus the baseline scan's (shared by all visits)."""
+    kind, sd = MEASUREMENT_SD[output]
+    if kind == "add":
+        return true_pct + sd * (e - e0)
+    return 100.0 * ((1.0 + true_pct / 100.0) * np.exp(sd * (e - e0)) - 1.0)
+
+
+def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
+    days = spec.duration_days
+    tm = measure_times(spec)
+    t = np.unique(np.concatenate([np.arange(0.0, days + 1e-9, 1.0), tm]))
+    base = {**_typical_values(), **(typical or {})}  # typical: absolute overrides (canonical units)
+    overrides = {**(typical or {}), **{k: base[k] * f for k, f in draw.factors.items()}}
+    res = run_bone(arm_regimens(arm), days=days, subject=BoneSubject(weight_kg=draw.weight_kg), parameters=overrides or None, t_out=t,
+                   engine="roadrunner")
+    out = res.outputs
+    rng = np.random.default_rng(draw.noise_seed)
+    err = rng.standard_normal((len(BONE_MEASURES), len(tm) + 1))  # column 0: the baseline scan
+    on = spec.population.measurement_error
+    idx = np.searchsorted(t, tm - 1e-9)
+    day = np.searchsorted(t, np.arange(0.0, days + 1e-9, 1.0) - 1e-9)
+    row = {"t_score": draw.t_score, "weight_kg": draw.weight_kg, "doses": len(res.doses)}
+    for k, o in enumerate(BONE_MEASURES):
+        true = np.asarray(out[o])[idx]
+        row[f"m_{o}"] = (_measured(true, o, err[k, 0], err[k, 1:]) if on else true).astype(float).tolist()
+        row[f"d_{o}"] = np.asarray(out[o])[day].astype(np.float32).tolist()
+    rates = spec.population.rates
+    for e in FRACTURE_EVENTS:
+        row[f"fx_{e}"] = (event_times(t, np.asarray(out["bmd_total_hip"]), baseline_rate(e, rates[e], draw.t_score), e, draw.fracture_u[e])
+                          if e in rates else float("nan"))
+    return row
+
+
+def simulate_bone_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None):
+    """Rows (dicts) of one shard of a bone trial, in :data:`BONE_COLUMNS` order."""
+    arm = spec.arms[arm_index]
+    seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
+    draws = sample_bone_subjects(spec.population, count, seed, start=start)
+    return [{"arm": arm.name, "replicate": replicate, "subject": d.index, **_subject(spec, arm, d, typical)} for d in draws]
+
+
+def _subject_values(ep, tm: np.ndarray, table) -> np.ndarray:
+    if ep.kind == "percent_change":
+        j = int(np.argmin(np.abs(tm - ep.at_days)))
+        return np.array(table.column(f"m_{ep.output}").to_pylist(), dtype=float)[:, j]
+    fx = table.column(f"fx_{ep.event}").to_numpy(zero_copy_only=False).astype(float)
+    return (np.nan_to_num(fx, nan=np.inf) <= ep.at_days + 1e-9).astype(float)
+
+
+def aggregate_bone(spec: TrialSpec, shard_dir: str, files: list[str]):
+    """Endpoints per arm (with contrasts ``vs`` another arm), percentile bands of each measured
+    output, and cumulative fracture incidence curves.
+
+    Returns (arms, bands, curves) for :class:`moasim.trials.TrialResult`.
+    """
+    import os
+
+    import pyarrow.parquet as pq
+
+    from ._run import BAND_SUBJECTS
+
+    tm = measure_times(spec)
+    values: dict[str, dict[str, dict[int, list[np.ndarray]]]] = {}
+    bands, curves = {}, {}
+    for a, arm in enumerate(spec.arms):
+        per_ep: dict[str, dict[int, list[np.ndarray]]] = {ep.name: {} for ep in spec.endpoints}
+        daily: dict[str, list[np.ndarray]] = {o: [] for o in BONE_MEASURES}
+        fx: dict[str, list[np.ndarray]] = {e: [] for e in FRACTURE_EVENTS}
+        for f in files:
+            if not f.startswith(f"arm{a}_") or not f.endswith(".parquet"):
+                continue
+            t = pq.read_table(os.path.join(shard_dir, f))
+            rep = t.column("replicate").to_numpy()
+            for ep in spec.endpoints:
+                v = _subject_values(ep, tm, t)
+                for r in np.unique(rep):
+                    per_ep[ep.name].setdefault(int(r), []).append(v[rep == r])
+            if sum(len(x) for x in daily[BONE_MEASURES[0]]) < BAND_SUBJECTS:
+                for o in BONE_MEASURES:
+                    daily[o].append(np.array(t.column(f"d_{o}").to_pylist(), dtype=np.float32))
+            for e in FRACTURE_EVENTS:
+                fx[e].append(t.column(f"fx_{e}").to_numpy(zero_copy_only=False).astype(float))
+        values[arm.name] = {k: {r: np.concatenate(p) for r, p in reps.items()} for k, reps in per_ep.items()}
+        b = {"time_days": list(range(int(math.floor(spec.duration_days + 1e-9)) + 1))}
+        for o in BONE_MEASURES:
+            d = np.concatenate(daily[o])
+            q = np.percentile(d, [5, 25, 50, 75, 95], axis=0)
+            b[o] = {**{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}, "mean": d.mean(axis=0).tolist()}
+        bands[arm.name] = b
+        grid = np.array(b["time_days"], float)
+        curves[arm.name] = {e: (np.nan_to_num(np.concatenate(fx[e]), nan=np.inf)[:, None] <= grid[None, :]).mean(axis=0).tolist()
+                            for e in FRACTURE_EVENTS if e in spec.population.rates}
+    arms = {}
+    for arm in spec.arms:
+        eps = {}
+        for ep in spec.endpoints:
+            per_rep = [(v, np.ones(len(v))) for _, v in sorted(values[arm.name][ep.name].items())]
+            if ep.vs is None:
+                eps[ep.name] = evaluate_endpoint(ep, per_rep, seed=spec.seed)
+            elif ep.vs == arm.name:
+                eps[ep.name] = {"estimate": 1.0 if ep.kind == "incidence" else 0.0, "ci95": [1.0, 1.0] if ep.kind == "incidence" else [0.0, 0.0]}
+            else:
+                ref = [(v, np.ones(len(v))) for _, v in sorted(values[ep.vs][ep.name].items())]
+                eps[ep.name] = evaluate_contrast(ep, per_rep, ref, seed=spec.seed)
+        arms[arm.name] = {"n": spec.n, "endpoints": eps}
+    return arms, bands, curves

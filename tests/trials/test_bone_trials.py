@@ -1,0 +1,211 @@
+"""Bone trials through the trial engine (issue 6): spec contract, refusals, endpoints against
+published targets and independent computations, fracture events against closed forms."""
+
+import json
+import math
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
+from scipy.integrate import quad
+
+from moasim.cli.main import main
+from moasim.library.bone.fracture import T_SCORE_REF, TREATMENT_SLOPE, baseline_rate, event_times
+from moasim.trials import parse_trial_spec, run_trial
+from moasim.trials._bone import arm_regimens
+from moasim.trials._endpoints import evaluate_contrast
+
+BONE = {
+    "name": "bone-mini",
+    "population": {"kind": "postmenopausal_osteoporosis", "iiv": False, "measurement_error": False,
+                   "baseline_t_score": {"mean": T_SCORE_REF, "sd": 0}},
+    "duration": "12 months",
+    "visits": "1 month",
+    "arms": [
+        {"name": "romo", "drug": "romosozumab", "dose": "210 mg", "every": "1 month", "route": "sc"},
+        {"name": "placebo", "drug": "none"},
+    ],
+    "endpoints": [
+        {"name": "ls12", "kind": "percent_change", "output": "bmd_lumbar_spine", "at": "12 months"},
+        {"name": "p1np_w2_vs", "kind": "percent_change", "output": "p1np", "at": "2 weeks", "vs": "placebo"},
+        {"name": "ctx12_vs", "kind": "percent_change", "output": "ctx", "at": "12 months", "vs": "placebo"},
+        {"kind": "incidence", "event": "new_vertebral_fracture", "by": "12 months"},
+    ],
+}
+
+
+def _bone(**changes) -> dict:
+    d = json.loads(json.dumps(BONE))
+    d.update(changes)
+    return d
+
+
+def test_design_md_bone_spec_parses():
+    """The DESIGN.md bone trial: population kind, 210 mg every month SC, a named percent_change
+    endpoint and an unnamed incidence endpoint."""
+    spec = parse_trial_spec({
+        "name": "romo", "population": {"kind": "postmenopausal_osteoporosis"}, "duration": "12 months",
+        "arms": [{"name": "romosozumab", "drug": "romosozumab", "dose": "210 mg", "every": "1 month", "route": "sc"},
+                 {"name": "placebo", "drug": "none"}],
+        "endpoints": [{"name": "ls_bmd_12m", "kind": "percent_change", "output": "bmd_lumbar_spine", "at": "12 months", "statistic": "mean"},
+                      {"kind": "incidence", "event": "new_vertebral_fracture", "by": "12 months"}],
+    })
+    assert spec.is_bone and spec.visit_days == pytest.approx(365.25 / 12)
+    assert [e.name for e in spec.endpoints] == ["ls_bmd_12m", "new_vertebral_fracture by 12 months"]
+    assert spec.arms[0].every_days == pytest.approx(365.25 / 12) and spec.arms[0].dose == 210 and spec.arms[0].unit == "mg"
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda d: d["population"].update(fracture_rates={"new_vertebral_fracture": 0.05}), "population.fracture_rates.new_vertebral_fracture"),
+    (lambda d: d["population"].update(baseline_platelets={"min": 5}), "Unknown key 'baseline_platelets'"),
+    (lambda d: d["endpoints"][0].update(output="bmd_wrist"), "Unknown output 'bmd_wrist'"),
+    (lambda d: d["endpoints"][0].update(kind="responder"), "Unknown endpoint kind of a bone trial 'responder'"),
+    (lambda d: d["endpoints"][0].update(at="13 months"), "endpoints[ls12].at"),
+    (lambda d: d["endpoints"][1].update(vs="sham"), "Unknown reference arm 'sham'"),
+    (lambda d: d["endpoints"][3].update(event="hip_fracture"), "population.fracture_rates.hip_fracture"),
+    (lambda d: d["arms"][0].update(drug="eltrombopag"), "Unknown drug of a bone trial 'eltrombopag'"),
+    (lambda d: d["arms"][0].update(titration="label"), "Unknown key 'titration'"),
+    (lambda d: d["arms"][0].update(then={"drug": "denosumab", "dose": "60 mg"}), "arms[romo].then"),
+    (lambda d: d["arms"][0].update(route="oral"), "route of romosozumab"),
+    (lambda d: d["arms"][0].update(dose="210 mL"), "arms[romo].dose"),
+])
+def test_bad_bone_specs_are_refused_with_one_line(mutate, needle, assert_refused):
+    d = _bone()
+    mutate(d)
+    assert_refused(d, needle)
+
+
+def test_batched_engine_is_refused_for_bone_trials(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_bone()))
+    assert main(["trial", str(f), "--engine", "batched", "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "bone trial" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def typical_run():
+    """Identical typical women (no IIV, no measurement error) on romosozumab or placebo."""
+    return run_trial(parse_trial_spec(_bone(n=3)), workers=1, progress=False)
+
+
+def test_typical_women_reproduce_the_published_targets(typical_run):
+    romo, plac = typical_run.arms["romo"]["endpoints"], typical_run.arms["placebo"]["endpoints"]
+    assert romo["ls12"]["estimate"] == pytest.approx(11.3, abs=2.5)  # McClung 2014 NEJM 370:412
+    assert romo["p1np_w2_vs"]["estimate"] == pytest.approx(145, abs=35)  # Evenity label 12.2: P1NP peak ~ +145% at week 2
+    assert romo["ctx12_vs"]["estimate"] == pytest.approx(-25, abs=12)  # label: CTX ~25% below placebo at month 12
+    assert romo["ls12"]["ci95"][1] - romo["ls12"]["ci95"][0] == pytest.approx(0, abs=1e-9)  # identical women
+    assert plac["ls12"]["estimate"] == pytest.approx(0, abs=1e-6)  # drug-free steady state
+    assert plac["p1np_w2_vs"] == {"estimate": 0.0, "ci95": [0.0, 0.0]}
+
+
+def test_event_times_follow_the_exponential_quantile_without_treatment():
+    """Constant hazard: first event at -ln(1-u)/rate (closed form)."""
+    t = np.arange(0, 731.0)
+    rate = 0.0583 / 365.25
+    for u in (0.001, 0.02, 0.05, 0.09):
+        expected = -math.log1p(-u) / rate
+        got = event_times(t, np.zeros_like(t), rate, "new_vertebral_fracture", u)
+        assert (got == pytest.approx(expected, rel=1e-9)) if expected <= 730 else math.isnan(got)
+
+
+def test_event_times_match_quadrature_of_the_treated_hazard():
+    """Time-varying hazard rate*exp(b*dTH(t)) against scipy.integrate.quad (tight tolerance)."""
+    t = np.linspace(0, 730, 730 * 8 + 1)
+    th = 6.0 * (1 - np.exp(-t / 120.0))
+    rate = 0.3 / 365.25
+    b = TREATMENT_SLOPE["new_vertebral_fracture"]
+    hazard = lambda s: rate * math.exp(b * 6.0 * (1 - math.exp(-s / 120.0)))  # noqa: E731
+    for u in (0.03, 0.1, 0.18):
+        got = event_times(t, th, rate, "new_vertebral_fracture", u)
+        assert 0 < got < 730
+        assert quad(hazard, 0, got, epsabs=1e-13, epsrel=1e-12)[0] == pytest.approx(-math.log1p(-u), rel=1e-5)
+
+
+def test_treatment_slopes_reproduce_bouxsein_2019():
+    """Bouxsein 2019 JBMR 34:632: 2% / 6% total-hip gain -> 28% / 66% fewer vertebral, 16% / 40% fewer hip fractures."""
+    for event, (r2, r6) in {"new_vertebral_fracture": (0.72, 0.34), "hip_fracture": (0.84, 0.60)}.items():
+        assert math.exp(2 * TREATMENT_SLOPE[event]) == pytest.approx(r2, abs=0.03)
+        assert math.exp(6 * TREATMENT_SLOPE[event]) == pytest.approx(r6, abs=0.03)
+    # Marshall 1996: 2.3-fold vertebral risk per age-adjusted SD (0.142 g/cm2) lower spine BMD
+    sd_in_t = 0.142 / 0.106
+    assert baseline_rate("new_vertebral_fracture", 1.0, T_SCORE_REF - sd_in_t) == pytest.approx(2.3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(u1=st.floats(1e-4, 0.5), u2=st.floats(1e-4, 0.5), rate=st.floats(1e-4, 1e-2), gain=st.floats(0, 15))
+def test_event_times_are_monotone(u1, u2, rate, gain):
+    """Later quantile -> later (or no) event; larger BMD gain -> later (or no) event; never before day 0."""
+    t = np.arange(0, 366.0)
+    th = gain * t / 365.0
+    lo, hi = sorted((u1, u2))
+    a, b = (event_times(t, th, rate, "new_vertebral_fracture", u) for u in (lo, hi))
+    assert math.isnan(b) or (a <= b + 1e-9 and a >= 0)
+    untreated = event_times(t, np.zeros_like(t), rate, "new_vertebral_fracture", hi)
+    assert math.isnan(untreated) or math.isnan(b) or b >= untreated - 1e-9
+
+
+def test_katz_interval_of_a_risk_ratio_by_hand():
+    """10/100 vs 20/100: RR 0.5, SE(log RR) = sqrt(1/10 - 1/100 + 1/20 - 1/100) -> [0.2467, 1.0134]."""
+    ep = parse_trial_spec(_bone()).endpoints[3]
+    arm = [(np.r_[np.ones(10), np.zeros(90)], np.ones(100))]
+    ref = [(np.r_[np.ones(20), np.zeros(80)], np.ones(100))]
+    r = evaluate_contrast(ep, arm, ref)
+    se = math.sqrt(1 / 10 - 1 / 100 + 1 / 20 - 1 / 100)
+    assert r["estimate"] == pytest.approx(0.5)
+    assert r["ci95"] == pytest.approx([0.5 * math.exp(-1.959964 * se), 0.5 * math.exp(1.959964 * se)], rel=1e-6)
+
+
+def test_sequence_starts_the_follow_on_when_the_first_treatment_ends():
+    spec = parse_trial_spec(_bone(arms=[{"name": "seq", "drug": "romosozumab", "dose": "210 mg", "every": "1 month", "for": "6 months",
+                                         "then": {"drug": "denosumab", "dose": "60 mg", "every": "6 months"}}],
+                                   endpoints=BONE["endpoints"][:1]))
+    romo, deno = arm_regimens(spec.arms[0])
+    assert romo.count == 6 and romo.start == 0
+    assert deno.drug == "denosumab" and deno.start == pytest.approx(6 * 365.25 / 12) and deno.count is None
+
+
+def test_antiresorptive_follow_on_keeps_more_bone_than_stopping():
+    """Mechanism check (Martin 2020: after romosozumab a follow-on antiresorptive is needed):
+    at month 12, romosozumab x6 then denosumab beats romosozumab x6 then nothing, and both beat placebo."""
+    arms = [{"name": "stop", "drug": "romosozumab", "dose": "210 mg", "every": "1 month", "for": "6 months"},
+            {"name": "deno", "drug": "romosozumab", "dose": "210 mg", "every": "1 month", "for": "6 months",
+             "then": {"drug": "denosumab", "dose": "60 mg", "every": "6 months"}},
+            {"name": "placebo", "drug": "none"}]
+    res = run_trial(parse_trial_spec(_bone(arms=arms, n=2, endpoints=BONE["endpoints"][:1])), workers=1, progress=False)
+    ls = {a: v["endpoints"]["ls12"]["estimate"] for a, v in res.arms.items()}
+    assert ls["deno"] > ls["stop"] + 1.0 > ls["placebo"] + 1.0
+
+
+def test_population_results_do_not_depend_on_workers_or_shards(tmp_path):
+    spec = parse_trial_spec(_bone(n=6, population={"kind": "postmenopausal_osteoporosis"}))
+    a = run_trial(spec, workers=1, shard_size=2, progress=False, out_dir=str(tmp_path / "a"))
+    b = run_trial(spec, workers=2, shard_size=3, progress=False, out_dir=str(tmp_path / "b"))
+    assert a.arms == b.arms
+    ls = a.arms["romo"]["endpoints"]["ls12"]
+    assert ls["ci95"][0] < ls["estimate"] < ls["ci95"][1]  # IIV and DXA error spread the women
+
+
+def test_cli_json_contract_report_and_plot(tmp_path, capsys):
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(_bone()))
+    rep, png = tmp_path / "r.html", tmp_path / "p.png"
+    assert main(["trial", str(f), "--n", "2", "--workers", "1", "--report", str(rep), "--plot", str(png), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d["arms"]) == {"romo", "placebo"}
+    for arm in d["arms"].values():
+        assert arm["n"] == 2 and set(arm["endpoints"]) == {"ls12", "p1np_w2_vs", "ctx12_vs", "new_vertebral_fracture by 12 months"}
+        for ep in arm["endpoints"].values():
+            assert set(ep) == {"estimate", "ci95"} and len(ep["ci95"]) == 2
+    assert rep.stat().st_size > 10_000 and "BMD, marker and fracture courses" in rep.read_text()
+    assert png.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_placebo_vertebral_incidence_matches_the_closed_form():
+    """2000 untreated women at the reference T-score: incidence by 12 months ~ 1 - exp(-0.0583)
+    (Eudy 2015 hazard h0), within 3.5 binomial standard errors."""
+    spec = parse_trial_spec(_bone(n=2000, arms=[{"name": "placebo", "drug": "none"}], endpoints=BONE["endpoints"][3:]))
+    res = run_trial(spec, progress=False)
+    p = 1 - math.exp(-0.0583)
+    est = res.arms["placebo"]["endpoints"]["new_vertebral_fracture by 12 months"]["estimate"]
+    assert abs(est - p) < 3.5 * math.sqrt(p * (1 - p) / 2000)
