@@ -209,3 +209,13 @@ def test_placebo_vertebral_incidence_matches_the_closed_form():
     p = 1 - math.exp(-0.0583)
     est = res.arms["placebo"]["endpoints"]["new_vertebral_fracture by 12 months"]["estimate"]
     assert abs(est - p) < 3.5 * math.sqrt(p * (1 - p) / 2000)
+
+
+def test_dose_units_do_not_change_the_trial():
+    """Unit invariance at the boundary: 210 mg == 210000 ug == 0.21 g, every 1 month == 30.4375 days."""
+    results = []
+    for dose, every in (("210 mg", "1 month"), ("210000 ug", "30.4375 days"), ("0.21 g", "4.348214285714286 weeks")):
+        arms = [{"name": "romo", "drug": "romosozumab", "dose": dose, "every": every}]
+        spec = parse_trial_spec(_bone(n=1, arms=arms, endpoints=BONE["endpoints"][:1]))
+        results.append(run_trial(spec, workers=1, progress=False).arms["romo"]["endpoints"]["ls12"]["estimate"])
+    assert results[1] == pytest.approx(results[0], rel=1e-9) and results[2] == pytest.approx(results[0], rel=1e-6)

@@ -8,6 +8,10 @@ Public API: :func:`simulate_bone` (what ``moasim.simulate`` calls for bone drugs
 for sequences and treatment stop, :func:`build_bone_model`, :func:`bone_sbml`,
 :class:`BoneSubject`, :func:`fracture_relative_risk`. Calibration: ``python -m
 moasim.library.bone.calibrate``.
+
+Virtual bone trials (populations of women, visits, fracture events, sequencing) run through
+:func:`moasim.trials.run_trial` with ``population: {kind: postmenopausal_osteoporosis}``
+(:mod:`moasim.trials._bone`, :mod:`moasim.population._bone`).
 """
 
 from ._model import bone_sbml, build_bone_model
