@@ -26,8 +26,12 @@ treatment-related BMD link::
 - ``h_ref``: new vertebral fracture 0.0583 per year at LS BMD 0.783 g/cm2 (T_ref = -2.65
   with the NHANES young mean/SD above), the baseline hazard h0 of the Eudy 2015 fracture
   time-to-event model (cabone2.cpp, R-code; reference 20 years after menopause, BMI 27.1).
-  The code does not name the fracture type; we use it for new (morphometric) vertebral
-  fractures (A). Hip fracture has no sourced default: a trial must give its rate.
+  That hazard model is Eudy et al. 2017, J Pharmacokinet Pharmacodyn (doi
+  10.1007/s10928-017-9551-z; abstract read, R): NHANES 2005-2008 individual data plus 21
+  placebo-controlled studies (65,254 patients), covariates LS BMD, BMI, years after
+  menopause, fracture measurement (clinical or radiological) and a drug effect beyond BMD.
+  The code does not name the fracture type of h0; we use it for new (radiological)
+  vertebral fractures (A). Hip fracture has no sourced default: a trial must give its rate.
 - ``G``: Marshall 1996 gradient per age-adjusted SD (2.3 spine -> vertebral; for hip, the
   LS T-score is used with the any-site gradient 1.5, A).
 - ``exp(b*dTH)``: Bouxsein et al. 2019 JBMR 34:632 meta-regression of 38 placebo-controlled
