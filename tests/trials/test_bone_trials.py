@@ -196,7 +196,9 @@ def test_cli_json_contract_report_and_plot(tmp_path, capsys):
         assert arm["n"] == 2 and set(arm["endpoints"]) == {"ls12", "p1np_w2_vs", "ctx12_vs", "new_vertebral_fracture by 12 months"}
         for ep in arm["endpoints"].values():
             assert set(ep) == {"estimate", "ci95"} and len(ep["ci95"]) == 2
-    assert rep.stat().st_size > 10_000 and "BMD, marker and fracture courses" in rep.read_text()
+    page = rep.read_text()
+    assert rep.stat().st_size > 10_000 and "BMD, marker and fracture courses" in page
+    assert "difference in mean % change of ctx at day 365.25 vs placebo" in page  # what each estimate is
     assert png.stat().st_size > 10_000
 
 

@@ -42,7 +42,12 @@ def run(args) -> int:
     if args.json:
         print_json(res.to_json_dict())
         return 0
+    from ..trials._endpoints import describe
+
     print(f"moasim trial: {spec.name}; n = {spec.n} per arm x {spec.replicates} replicate(s); seed {spec.seed}")
+    print("  endpoints:")
+    for e in spec.endpoints:
+        print(f"    {e.name:<28} {describe(e)}")
     for arm, a in res.arms.items():
         print(f"  {arm} (n = {a['n']})")
         for ep, v in a["endpoints"].items():

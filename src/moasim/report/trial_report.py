@@ -90,18 +90,22 @@ def render_trial_report(result, path: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     img = base64.b64encode(buf.getvalue()).decode()
+    from ..trials._endpoints import describe
+
+    what = {e.name: describe(e) for e in result.spec.endpoints}
     rows = []
     for arm, a in result.arms.items():
         for ep, v in a["endpoints"].items():
             est, (lo, hi) = v["estimate"], v["ci95"]
-            rows.append(f"<tr><td>{html.escape(arm)}</td><td>{a['n']}</td><td>{html.escape(ep)}</td><td>{est:.3g}</td><td>[{lo:.3g}, {hi:.3g}]</td></tr>")
+            rows.append(f"<tr><td>{html.escape(arm)}</td><td>{a['n']}</td><td>{html.escape(ep)}</td><td>{html.escape(what[ep])}</td>"
+                        f"<td>{est:.3g}</td><td>[{lo:.3g}, {hi:.3g}]</td></tr>")
     spec = html.escape(json.dumps(_spec_dict(result.spec), indent=2, default=str))
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>moasim trial: {html.escape(result.spec.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}pre{{background:#f6f6f6;padding:1em}}</style></head>
 <body><h1>Virtual trial: {html.escape(result.spec.name)}</h1>
 <img alt="{'BMD, marker and fracture courses' if result.spec.is_bone else 'platelet bands and response curves'}" src="data:image/png;base64,{img}" style="max-width:100%">
 <h2>Endpoints (estimate and 95% interval)</h2>
-<table><tr><th>arm</th><th>n</th><th>endpoint</th><th>estimate</th><th>95% interval</th></tr>{''.join(rows)}</table>
+<table><tr><th>arm</th><th>n</th><th>endpoint</th><th>measure</th><th>estimate</th><th>95% interval</th></tr>{''.join(rows)}</table>
 <p>Intervals: with replicates, 2.5-97.5 percentiles of replicate trials; otherwise Wilson (proportions) or a seeded bootstrap.</p>
 <h2>Provenance</h2><p>seed {result.seed}; versions {html.escape(json.dumps(result.versions))}; shards run {result.shards_run}, reused {result.shards_reused}; output {html.escape(result.out_dir)}</p>
 <h2>Spec</h2><pre>{spec}</pre></body></html>"""

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["ENDPOINT_KINDS", "BONE_ENDPOINT_KINDS", "BONE_MEASURES", "subject_values", "arm_statistic", "km_median",
-           "evaluate_endpoint", "evaluate_contrast", "wilson"]
+           "evaluate_endpoint", "evaluate_contrast", "wilson", "describe"]
 
 ENDPOINT_KINDS = ("responder", "ever_responder", "time_to_first_response", "responder_in_k_of_visits", "cumulative_weeks",
                   "relapse", "rescue_use")
@@ -38,6 +38,21 @@ BONE_ENDPOINT_KINDS = ("percent_change", "incidence")
 #: outputs a bone trial measures at its visits (% change from baseline)
 BONE_MEASURES = ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck", "p1np", "ctx")
 _PROPORTIONS = ("responder", "ever_responder", "responder_in_k_of_visits", "relapse", "rescue_use", "incidence")
+
+
+def describe(ep) -> str:
+    """What an endpoint's estimate is, in words (for tables; the JSON keeps estimate/ci95 only)."""
+    if ep.kind == "percent_change":
+        what = f"{ep.statistic} % change of {ep.output} at day {ep.at_days:g}"
+        return f"difference in {what} vs {ep.vs} (percentage points)" if ep.vs else what
+    if ep.kind == "incidence":
+        what = f"{ep.event.replace('_', ' ')} by day {ep.at_days:g}"
+        return f"relative risk of {what} vs {ep.vs}" if ep.vs else f"proportion with {what}"
+    if ep.kind == "time_to_first_response":
+        return f"{'Kaplan-Meier median' if ep.statistic != 'mean' else 'mean'} weeks to platelets >= {ep.threshold:g}"
+    if ep.kind == "cumulative_weeks":
+        return f"{ep.statistic} weeks with platelets >= {ep.threshold:g}"
+    return f"proportion: {ep.kind.replace('_', ' ')} (threshold {ep.threshold:g})"
 
 
 def subject_values(ep, visits: np.ndarray, counts: np.ndarray, rescued: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
