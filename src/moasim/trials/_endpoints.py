@@ -182,7 +182,7 @@ def evaluate_contrast(ep, arm: list[tuple[np.ndarray, np.ndarray]], ref: list[tu
         fin = vals[np.isfinite(vals)]
         if not len(fin):
             return {"estimate": float("nan"), "ci95": [float("nan"), float("nan")]}
-        lo, hi = np.quantile(fin, [0.025, 0.975])
+        lo, hi = np.quantile(fin, [0.025, 0.975], method="inverted_cdf")
         return {"estimate": float(np.mean(fin)), "ci95": [float(lo), float(hi)]}
     (va, ea), (vr, er) = arm[0], ref[0]
     est = contrast((va, ea), (vr, er))
