@@ -221,3 +221,13 @@ def test_dose_units_do_not_change_the_trial():
         spec = parse_trial_spec(_bone(n=1, arms=arms, endpoints=BONE["endpoints"][:1]))
         results.append(run_trial(spec, workers=1, progress=False).arms["romo"]["endpoints"]["ls12"]["estimate"])
     assert results[1] == pytest.approx(results[0], rel=1e-9) and results[2] == pytest.approx(results[0], rel=1e-6)
+
+
+def test_measured_change_is_zero_at_baseline_and_noisy_after():
+    """The baseline scan defines the baseline (change exactly 0); later visits carry DXA error."""
+    from moasim.trials._run import simulate_shard
+
+    spec = parse_trial_spec(_bone(n=3, population={"kind": "postmenopausal_osteoporosis"}))
+    df = simulate_shard(spec, 1, 0, 0, 3, None)  # placebo: the true change stays 0
+    for visits in df["m_bmd_lumbar_spine"]:
+        assert visits[0] == 0.0 and np.std(visits[1:]) > 0.3  # sqrt(2) x 1% precision error

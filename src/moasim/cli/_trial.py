@@ -62,7 +62,7 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("trial", help="run a virtual trial from a YAML spec (no spec: the embedded default, romiplostim vs placebo, 24 weeks)")
+    p = sub.add_parser("trial", help="run a virtual trial from a YAML spec: ITP (platelets) or postmenopausal osteoporosis (BMD, markers, fractures); no spec: the embedded default, romiplostim vs placebo, 24 weeks")
     p.add_argument("spec", nargs="?", help="trial spec (YAML); default: the embedded romiplostim 24-week trial")
     p.add_argument("--n", type=int, help="subjects per arm (overrides the spec)")
     p.add_argument("--seed", type=int, help="random seed (overrides the spec)")
@@ -72,6 +72,6 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     p.add_argument("--engine", default="auto", help="auto (default) | batched (all subjects of a shard at once; compiled) | roadrunner (one at a time)")
     p.add_argument("--report", help="write an HTML report")
-    p.add_argument("--plot", help="write the platelet-band / response figure (.png, .pdf, .svg)")
+    p.add_argument("--plot", help="write the figure (.png, .pdf, .svg): platelet bands and response; bone trials: BMD, markers, fractures")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

@@ -76,9 +76,11 @@ def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
     idx = np.searchsorted(t, tm - 1e-9)
     day = np.searchsorted(t, np.arange(0.0, days + 1e-9, 1.0) - 1e-9)
     row = {"t_score": draw.t_score, "weight_kg": draw.weight_kg, "doses": len(res.doses)}
+    at_baseline = tm == 0.0  # the baseline visit's scan is the baseline itself: zero change
     for k, o in enumerate(BONE_MEASURES):
         true = np.asarray(out[o])[idx]
-        row[f"m_{o}"] = (_measured(true, o, err[k, 0], err[k, 1:]) if on else true).astype(float).tolist()
+        e = np.where(at_baseline, err[k, 0], err[k, 1:])
+        row[f"m_{o}"] = (_measured(true, o, err[k, 0], e) if on else true).astype(float).tolist()
         row[f"d_{o}"] = np.asarray(out[o])[day].astype(np.float32).tolist()
     rates = spec.population.rates
     for e in FRACTURE_EVENTS:

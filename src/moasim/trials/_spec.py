@@ -303,7 +303,6 @@ def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
     return EndpointSpec(**kw)
 
 
-
 # --- bone trials (population kind postmenopausal_osteoporosis) -------------------------------
 
 
