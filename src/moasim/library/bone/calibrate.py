@@ -32,7 +32,6 @@ import numpy as np
 import yaml
 from scipy.optimize import minimize
 
-from . import remodeling, stein2018_romosozumab
 from ._metrics import course_metrics, monthly_course, pk_metrics
 
 PK_NAMES = ("KA_rsz", "CL_rsz")
