@@ -230,4 +230,8 @@ def test_measured_change_is_zero_at_baseline_and_noisy_after():
     spec = parse_trial_spec(_bone(n=3, population={"kind": "postmenopausal_osteoporosis"}))
     df = simulate_shard(spec, 1, 0, 0, 3, None)  # placebo: the true change stays 0
     for visits in df["m_bmd_lumbar_spine"]:
-        assert visits[0] == 0.0 and np.std(visits[1:]) > 0.3  # sqrt(2) x 1% precision error
+        assert visits[0] == 0.0 and np.std(visits[1:]) > 0.3  # 1% precision error per scan
+    # across women and visits the measured change has SD sqrt(2) x 1% (two scans)
+    big = simulate_shard(parse_trial_spec(_bone(n=200, population={"kind": "postmenopausal_osteoporosis"})), 1, 0, 0, 200, None)
+    last = np.array([v[-1] for v in big["m_bmd_lumbar_spine"]])
+    assert np.std(last) == pytest.approx(math.sqrt(2), rel=0.15)

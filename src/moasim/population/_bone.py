@@ -53,14 +53,16 @@ BONE_IIV: tuple[BoneIIV, ...] = (
     BoneIIV(("KLS_site", "KTH_site", "KFN_site"), _omega(0.30), "A: site turnover (bone remodelling rate)"),
 )
 
-#: Measurement error, additive on the % change from baseline (percentage points for BMD,
-#: log-scale for markers). DXA short-term precision error: ~1-2% at the spine and hip
-#: (ISCD precision assessment; LS ~1%, TH ~1%, FN ~1.5-2%, A: from practice standards, not read
-#: here). Markers: within-subject variability of serum P1NP ~10% and CTX ~15% (A).
+#: Error of ONE measurement (percentage points of BMD, log-scale for markers). A measured
+#: change carries two errors, the visit's minus the baseline scan's (the latter shared by all
+#: of a woman's visits; :mod:`moasim.trials._bone`). DXA short-term precision error: ~1-2% at
+#: the spine and hip (ISCD precision assessment; LS ~1%, TH ~1%, FN ~1.5-2%, A: from practice
+#: standards, not read here). Markers: within-subject variability of serum P1NP ~10% and CTX
+#: ~15% (A).
 MEASUREMENT_SD: Mapping[str, tuple[str, float]] = MappingProxyType({
-    "bmd_lumbar_spine": ("add", 1.0 * math.sqrt(2)),  # the change carries the error of two scans
-    "bmd_total_hip": ("add", 1.0 * math.sqrt(2)),
-    "bmd_femoral_neck": ("add", 1.8 * math.sqrt(2)),
+    "bmd_lumbar_spine": ("add", 1.0),
+    "bmd_total_hip": ("add", 1.0),
+    "bmd_femoral_neck": ("add", 1.8),
     "p1np": ("log", 0.10),
     "ctx": ("log", 0.15),
 })
