@@ -11,6 +11,13 @@ import os
 from .plots import _save
 
 
+def _bands(ax, t, q, color: str, label: str) -> None:
+    """Median line with 25-75% and 5-95% percentile bands (``q`` holds p5 ... p95)."""
+    ax.fill_between(t, q["p5"], q["p95"], color=color, alpha=0.12, lw=0)
+    ax.fill_between(t, q["p25"], q["p75"], color=color, alpha=0.25, lw=0)
+    ax.plot(t, q["p50"], color=color, lw=2, label=label)
+
+
 _BONE_PANELS = (("bmd_lumbar_spine", "lumbar spine BMD"), ("bmd_total_hip", "total hip BMD"), ("bmd_femoral_neck", "femoral neck BMD"),
                 ("p1np", "serum P1NP"), ("ctx", "serum CTX"))
 
@@ -31,9 +38,7 @@ def bone_trial_figure(result):
         c = f"C{i}"
         for ax, (o, label) in zip(axes.flat, _BONE_PANELS):
             q = b[o]
-            ax.fill_between(t, q["p5"], q["p95"], color=c, alpha=0.10, lw=0)
-            ax.fill_between(t, q["p25"], q["p75"], color=c, alpha=0.22, lw=0)
-            ax.plot(t, q["p50"], color=c, lw=2, label=arm)
+            _bands(ax, t, q, c, arm)
             ax.set_title(f"{label}, % change (median, 25-75%, 5-95%)", fontsize=9)
             ax.axhline(0, color="grey", lw=0.6)
         ax = axes.flat[5]
@@ -65,9 +70,7 @@ def trial_figure(result):
     for i, (arm, b) in enumerate(result.bands.items()):
         t = np.array(b["time_days"]) / 7.0
         c = f"C{i}"
-        ax1.fill_between(t, b["p5"], b["p95"], color=c, alpha=0.12, lw=0)
-        ax1.fill_between(t, b["p25"], b["p75"], color=c, alpha=0.25, lw=0)
-        ax1.plot(t, b["p50"], color=c, lw=2, label=arm)
+        _bands(ax1, t, b, c, arm)
         v = np.array(result.spec.visit_times) / 7.0
         ax2.step(v, np.array(result.response_curves[arm]) * 100, where="post", color=c, lw=2, label=arm)
     ax1.axhline(thr, color="grey", ls=":", lw=1)

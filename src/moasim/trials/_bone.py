@@ -64,7 +64,8 @@ def _measured(true_pct: np.ndarray, output: str, e0: float, e: np.ndarray) -> np
 def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
     days = spec.duration_days
     tm = measure_times(spec)
-    t = np.unique(np.concatenate([np.arange(0.0, days + 1e-9, 1.0), tm]))
+    daily = np.arange(0.0, days + 1e-9, 1.0)
+    t = np.unique(np.concatenate([daily, tm]))
     base = {**_typical_values(), **(typical or {})}  # typical: absolute overrides (canonical units)
     overrides = {**(typical or {}), **{k: base[k] * f for k, f in draw.factors.items()}}
     res = run_bone(arm_regimens(arm), days=days, subject=BoneSubject(weight_kg=draw.weight_kg), parameters=overrides or None, t_out=t,
@@ -74,7 +75,7 @@ def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
     err = rng.standard_normal((len(BONE_MEASURES), len(tm) + 1))  # column 0: the baseline scan
     on = spec.population.measurement_error
     idx = np.searchsorted(t, tm - 1e-9)
-    day = np.searchsorted(t, np.arange(0.0, days + 1e-9, 1.0) - 1e-9)
+    day = np.searchsorted(t, daily - 1e-9)
     row = {"t_score": draw.t_score, "weight_kg": draw.weight_kg, "doses": len(res.doses)}
     at_baseline = tm == 0.0  # the baseline visit's scan is the baseline itself: zero change
     for k, o in enumerate(BONE_MEASURES):

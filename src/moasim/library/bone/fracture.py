@@ -54,6 +54,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
 
 __all__ = ["FractureLink", "FRACTURE_LINKS", "relative_risk", "FRACTURE_EVENTS", "DEFAULT_FRACTURE_RATES", "TREATMENT_SLOPE",
            "T_SCORE_REF", "baseline_rate", "event_times"]
@@ -140,7 +141,7 @@ def event_times(time: np.ndarray, th_pct: np.ndarray, rate: float, event: str, u
         incidence 1 - exp(-H(t)) first reaches ``u``.
     """
     h = rate * np.exp(TREATMENT_SLOPE[event] * np.asarray(th_pct, float))
-    cum = np.concatenate([[0.0], np.cumsum(np.diff(time) * (h[1:] + h[:-1]) / 2)])  # trapezoid
+    cum = cumulative_trapezoid(h, time, initial=0.0)
     need = -math.log1p(-u)
     if cum[-1] < need:
         return float("nan")
