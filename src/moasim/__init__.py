@@ -25,3 +25,12 @@ from .assay import read_fcs as read_fcs  # noqa: E402
 from .assay import quantify_blot as quantify_blot  # noqa: E402
 
 __all__ += ["fit_dose_response", "fit_4pl", "DoseResponseResult", "CurveFit", "read_fcs", "apply_gates", "quantify_blot"]
+
+# Virtual trials (DESIGN.md: ``moasim.run_trial(spec)``)
+from .trials import TrialResult as TrialResult  # noqa: E402
+from .trials import TrialSpec as TrialSpec  # noqa: E402
+from .trials import load_trial_spec as load_trial_spec  # noqa: E402
+from .trials import parse_trial_spec as parse_trial_spec  # noqa: E402
+from .trials import run_trial as run_trial  # noqa: E402
+
+__all__ += ["run_trial", "load_trial_spec", "parse_trial_spec", "TrialSpec", "TrialResult"]

@@ -16,6 +16,7 @@ from .engine._codegen import python_outputs
 from .errors import DosingError, SpecError, invalid_value
 from .library.build import Subject, build_model
 from .library.drugs import Food, check_route, get_drug
+from .limits import MAX_DAYS, check_days, check_interval, check_non_empty
 from .model import Model
 from .units import to_unit
 
@@ -91,6 +92,15 @@ class SimulationResult:
             out["cmax_ng_per_mL"] = float(np.max(c))
         return out
 
+    def summary_units(self) -> dict[str, str]:
+        """Unit of each :meth:`summary` value (``"1"``: dimensionless)."""
+        plt, tpo = self.units.get("platelets", "1e9/L"), self.units.get("tpo", "pg/mL")
+        out = {"baseline_platelets": plt, "peak_platelets": plt, "peak_day": "day", "peak_fold": "1", "nadir_platelets": plt,
+               "final_platelets": plt, "baseline_tpo": tpo}
+        if "drug_concentration" in self.outputs:
+            out["cmax_ng_per_mL"] = "ng/mL"
+        return out
+
     def plot(self, path: str | None = None, title: str | None = None):
         """Platelets, TPO and drug concentration over time (matplotlib figure; saved if ``path``)."""
         from .report.plots import plot_simulation
@@ -105,7 +115,7 @@ def _times(days: float, per_day: int) -> np.ndarray:
 
 def simulate(
     drug: str | None = None,
-    dose: str | float | None = None,
+    dose: str | None = None,
     *,
     every: str | None = None,
     route: str | None = None,
@@ -128,7 +138,8 @@ def simulate(
     drug : str, optional
         Catalogue name (``moasim drugs``); None for the drug-free physiology.
     dose : str
-        Amount per administration with unit: ``"10 ug/kg"``, ``"50 mg"``.
+        Amount per administration with unit: ``"10 ug/kg"``, ``"50 mg"`` (a bare number is
+        refused: the unit is part of the dose).
     every : str, optional
         Dosing interval (``"1 week"``, ``"1 day"``); a single dose if absent.
     route : {"sc", "iv", "oral"}, optional
@@ -156,8 +167,11 @@ def simulate(
     -------
     SimulationResult
     """
-    if not (isinstance(days, (int, float)) and math.isfinite(days) and 0 < days <= 3650):
-        raise SpecError(invalid_value("days", days, "a duration in (0, 3650] days"))
+    if isinstance(days, bool) or not isinstance(days, (int, float)):
+        raise SpecError(invalid_value("days", days, f"a number of days in (0, {MAX_DAYS:g}]"))
+    check_days(float(days), "days")
+    check_non_empty(drug, "drug")
+    check_non_empty(population, "population")
     if drug in BONE_DRUGS or population in BONE_POPULATIONS:
         from .library.bone import simulate_bone  # the bone layer has its own model (issue 6)
 
@@ -192,9 +206,7 @@ def simulate(
             if dose is None:
                 raise DosingError(invalid_value("dose", None, "an amount with unit, e.g. '1 ug/kg' (or use titration='label')"))
             value, unit = parse_dose(dose)
-            every_days = to_unit(every, "day", "every") if every is not None else None
-            if every_days is not None and every_days <= 0:
-                raise DosingError(invalid_value("every", every, "an interval > 0"))
+            every_days = check_interval(to_unit(every, "day", "every"), "every", every) if every is not None else None
             reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every_days, count=count)
             events = regimen_events(d, reg, days, model.parameter_values, subject.weight_kg, food)
             regimen_text = str(reg)

@@ -95,7 +95,7 @@ def test_typical_women_reproduce_the_published_targets(typical_run):
     assert romo["ctx12_vs"]["estimate"] == pytest.approx(-25, abs=12)  # label: CTX ~25% below placebo at month 12
     assert romo["ls12"]["ci95"][1] - romo["ls12"]["ci95"][0] == pytest.approx(0, abs=1e-9)  # identical women
     assert plac["ls12"]["estimate"] == pytest.approx(0, abs=1e-6)  # drug-free steady state
-    assert plac["p1np_w2_vs"] == {"estimate": 0.0, "ci95": [0.0, 0.0]}
+    assert plac["p1np_w2_vs"] == {"estimate": 0.0, "ci95": (0.0, 0.0)}
 
 
 def test_event_times_follow_the_exponential_quantile_without_treatment():

@@ -110,12 +110,12 @@ def test_resume_skips_finished_shards_and_gives_the_same_answer(reference_run, t
         run_trial(spec.with_run_options(seed=6), out_dir=str(out), workers=1, progress=False)
 
 
-def test_batched_engine_gives_the_same_trial(reference_run):
+def test_batched_engine_gives_the_same_trial(reference_run, tmp_path):
     """The batched RODAS4 engine and per-subject CVODE agree on every subject's trajectory."""
     import pandas as pd
 
     spec, ref, out = reference_run
-    b = run_trial(spec, workers=1, shard_size=12, progress=False, engine="batched")
+    b = run_trial(spec, out_dir=str(tmp_path / "b"), workers=1, shard_size=12, progress=False, engine="batched")
     assert b.arms == ref.arms
     x = pd.concat(pd.read_parquet(f) for f in sorted((out / "shards").iterdir()))
     y = pd.concat(pd.read_parquet(os.path.join(b.out_dir, "shards", f)) for f in sorted(os.listdir(os.path.join(b.out_dir, "shards"))))
@@ -177,13 +177,13 @@ def test_relapse_and_rescue_endpoints_by_hand():
     np.testing.assert_array_equal(resc, [1, 0, 0])
 
 
-def test_withdrawal_stops_titrated_dosing_and_rescue_lifts_counts():
+def test_withdrawal_stops_titrated_dosing_and_rescue_lifts_counts(tmp_path):
     spec = _spec(arms=[
         {"name": "rom 2 weeks", "drug": "romiplostim", "route": "sc", "titration": "label", "for": "2 weeks"},
         {"name": "placebo + rescue", "drug": "none", "rescue": {"below": 15}},
     ], endpoints=[{"name": "resc", "kind": "rescue_use"}, {"name": "ever", "kind": "ever_responder", "threshold": 50}])
     spec = spec.with_run_options(n=8, seed=3)
-    res = run_trial(spec, workers=1, progress=False)
+    res = run_trial(spec, out_dir=str(tmp_path / "o"), workers=1, progress=False)
     import pandas as pd
 
     df = pd.concat(pd.read_parquet(os.path.join(res.out_dir, "shards", f)) for f in os.listdir(os.path.join(res.out_dir, "shards")))

@@ -156,6 +156,9 @@ def _run_flow(args) -> int:
         sample = flow.compensate(sample)
     if args.transform != "none":
         chans = [c.strip() for c in args.transform_channels.split(",")] if args.transform_channels else list(thresholds)
+        if not chans:  # a transform of nothing would leave gates drawn on the transformed scale applied to raw values
+            raise SpecError(invalid_value("--transform", args.transform, "with --transform-channels CH1,CH2 or at least one --threshold "
+                                          "(the channels to transform)"))
         sample = flow.transform(sample, chans, args.transform)
     for m in thresholds:
         sample.index(m)  # unknown marker -> one-line SpecError before any work

@@ -19,10 +19,35 @@ def check_out_path(path: str, allowed: tuple[str, ...], field: str) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext not in allowed:
         raise SpecError(invalid_value(field, path, "a file ending in " + " or ".join(allowed)))
+    if os.path.isdir(path):
+        raise SpecError(invalid_value(field, path, "a file path (this is a directory)"))
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise SpecError(invalid_value(field, path, "a path in an existing directory"))
+    _check_writable(d, field, path)
     return path
+
+
+def check_out_dir(path: str, field: str) -> str:
+    """Validate an output directory (existing or to be created) before any work is done."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise SpecError(invalid_value(field, path, "a directory (this is an existing file)"))
+    parent = full if os.path.isdir(full) else os.path.dirname(full)
+    if not os.path.isdir(parent):
+        raise SpecError(invalid_value(field, path, "a directory whose parent exists"))
+    _check_writable(parent, field, path)
+    return path
+
+
+def _check_writable(d: str, field: str, path: str) -> None:
+    """Can a file be created in directory ``d``? (Tried, not guessed: root ignores modes,
+    and read-only mounts such as /sys only say so when written.)"""
+    try:
+        with tempfile.TemporaryFile(dir=d):
+            pass
+    except OSError as exc:
+        raise SpecError(invalid_value(field, path, f"a path in a writable directory ({exc.strerror or type(exc).__name__})")) from None
 
 
 def write_atomic(path: str, writer) -> None:

@@ -18,11 +18,41 @@ def catalogue() -> dict:
             "routes": list(d.routes),
             "dose_units": list(d.dose_units),
             "references": list(d.references),
-            "parameters": {
-                p.name: {"value": p.value, "unit": p.unit, "source": p.source, "tag": p.tag, "meaning": p.doc} for p in mod.parameters
-            },
+            "parameters": _parameters(mod),
         }
+    out.update(_bone_catalogue())
     return {"drugs": out}
+
+
+def _parameters(mod) -> dict:
+    return {p.name: {"value": p.value, "unit": p.unit, "source": p.source, "tag": p.tag, "meaning": p.doc} for p in mod.parameters}
+
+
+#: Drugs of the bone layer (simulated with ``population postmenopausal_osteoporosis``).
+_BONE = {
+    "romosozumab": ("humanised anti-sclerostin IgG2 antibody (~149 kDa), SC monthly", "sclerostin (osteocytes)",
+                    "neutralises sclerostin: Wnt signalling up -> bone formation up, resorption down (dual effect)",
+                    "moasim.library.bone.stein2018_romosozumab", "module"),
+    "denosumab": ("human anti-RANKL IgG2 antibody, SC every 6 months", "RANKL",
+                  "neutralises RANKL: osteoclast formation and resorption down", "moasim.library.bone.comparators", "denosumab_module"),
+    "alendronate": ("bisphosphonate, oral weekly", "bone mineral surface (osteoclasts)",
+                    "binds bone mineral; taken up by resorbing osteoclasts, which it inhibits", "moasim.library.bone.comparators",
+                    "alendronate_module"),
+}
+
+
+def _bone_catalogue() -> dict:
+    import importlib
+
+    from ..library.bone._simulate import _DOSING
+
+    out = {}
+    for name, (kind, site, mechanism, module, fn) in _BONE.items():
+        mod = getattr(importlib.import_module(module), fn)()
+        out[name] = {"kind": kind, "binding_site": site, "mechanism": mechanism, "routes": list(_DOSING[name]),
+                     "dose_units": ["mg"], "layer": "bone (population postmenopausal_osteoporosis)",
+                     "references": list(mod.references), "parameters": _parameters(mod)}
+    return out
 
 
 def run(args) -> int:
@@ -33,7 +63,7 @@ def run(args) -> int:
     for name, d in cat["drugs"].items():
         print(f"{name}: {d['kind']}")
         print(f"  site: {d['binding_site']}; {d['mechanism']}")
-        print(f"  routes: {', '.join(d['routes'])}; dose units: {', '.join(d['dose_units'])}")
+        print(f"  routes: {', '.join(d['routes'])}; dose units: {', '.join(d['dose_units'])}" + (f"; layer: {d['layer']}" if "layer" in d else ""))
         for pname, p in d["parameters"].items():
             print(f"    {pname:<18} {p['value']:>10g} {p['unit']:<8} [{p['tag']}] {p['source']}")
     return 0

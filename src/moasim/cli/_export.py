@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import SpecError, invalid_value
-from ._common import check_out_path, write_atomic
+from ..limits import check_days, check_interval
+from ._common import check_out_path, print_json, write_atomic
 
 
 def run(args) -> int:
@@ -24,8 +25,7 @@ def run(args) -> int:
 
         sbml = bone_sbml()
         write_atomic(args.output, lambda p: open(p, "w").write(sbml))
-        print(f"wrote {args.output}: bone remodelling + romosozumab/comparator PK at the drug-free steady state (time in days)")
-        return 0
+        return _report(args, "bone remodelling + romosozumab/comparator PK at the drug-free steady state", sbml, 0)
     d = get_drug(args.drug)
     subject = Subject(population=args.population)
     model = build_model((d.name,), subject)
@@ -34,14 +34,21 @@ def run(args) -> int:
         route = args.route or d.routes[0]
         check_route(d, route)
         value, unit = parse_dose(args.dose)
-        every = to_unit(args.every, "day", "--every") if args.every else None
-        if not args.days > 0:
-            raise SpecError(invalid_value("--days", args.days, "a number of days > 0"))
+        every = check_interval(to_unit(args.every, "day", "--every"), "--every", args.every) if args.every else None
+        check_days(args.days, "--days")
         reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every)
         events = regimen_events(d, reg, args.days, model.parameter_values, subject.weight_kg)
     sbml = export_sbml(model, events)
     write_atomic(args.output, lambda p: open(p, "w").write(sbml))
-    print(f"wrote {args.output}: {model.name}, {len(model.states)} states, {len(model.parameters)} parameters, {len(events)} dose events (time in days)")
+    return _report(args, f"{model.name}, {len(model.states)} states, {len(model.parameters)} parameters", sbml, len(events))
+
+
+def _report(args, what: str, sbml: str, n_events: int) -> int:
+    if args.json:
+        print_json({"output": args.output, "format": "sbml", "level": 3, "model": what, "dose_events": n_events,
+                    "time_unit": "day", "bytes": len(sbml.encode())})
+    else:
+        print(f"wrote {args.output}: {what}, {n_events} dose events (time in days)")
     return 0
 
 
@@ -56,4 +63,5 @@ def register(sub) -> None:
     s.add_argument("--route", help="sc | iv | oral")
     s.add_argument("--days", type=float, default=28.0, help="span covered by the dose events (days)")
     s.add_argument("-o", "--output", required=True, help="output file (.xml)")
+    s.add_argument("--json", action="store_true", help="print one JSON object (what was written)")
     s.set_defaults(func=run)

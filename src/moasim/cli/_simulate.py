@@ -36,23 +36,36 @@ def run(args) -> int:
             write_atomic(args.out, lambda p: frame.to_parquet(p, index=False))
     if plot:
         res.plot(plot)
+    food_applied, food_text = _food_status(drug, route, args.food, population)
     if args.json:
         out = res.to_json_dict()
         out["summary"] = res.summary()
+        if hasattr(res, "summary_units"):
+            out["summary_units"] = res.summary_units()
+        out["food"] = args.food or None  # meal kind with each oral dose (None: fasted / no meal given)
+        out["food_applied"] = food_applied  # False where the meal has no modelled effect on this drug and route
         print_json(out)
         return 0
     s = res.summary()
     print(f"moasim simulate: {drug}, {res.regimen}, {population} typical subject, {days:g} days ({res.engine})")
+    if args.food or route == "oral" or (route is None and _default_route(drug) == "oral"):
+        print(f"  food: {food_text}")
     if "baseline_platelets" not in s:  # other layers (bone): their own summary keys
-        for k, v in s.items():
-            print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+        if hasattr(res, "summary_lines"):
+            for line in res.summary_lines():
+                print(f"  {line}")
+        else:
+            units = res.summary_units() if hasattr(res, "summary_units") else {}
+            for k, v in s.items():
+                u = _unit_text(units.get(k, ""))
+                print(f"  {k}: {v:.4g}{u}" if isinstance(v, float) else f"  {k}: {v}{u}")
         if plot:
             print(f"  plot: {plot}")
         if args.out:
             print(f"  table: {args.out}")
         return 0
-    print(f"  platelets: baseline {s['baseline_platelets']:.0f}, peak {s['peak_platelets']:.0f} x10^9/L on day {s['peak_day']:.1f} "
-          f"({s['peak_fold']:.2f}x), nadir {s['nadir_platelets']:.0f}, final {s['final_platelets']:.0f}")
+    print(f"  platelets: baseline {s['baseline_platelets']:.0f} x10^9/L, peak {s['peak_platelets']:.0f} x10^9/L on day {s['peak_day']:.1f} "
+          f"({s['peak_fold']:.2f}x baseline), nadir {s['nadir_platelets']:.0f} x10^9/L, final {s['final_platelets']:.0f} x10^9/L")
     print(f"  TPO baseline {s['baseline_tpo']:.0f} pg/mL; doses given: {len(res.doses)}", end="")
     if res.doses:
         amounts = sorted({a for _, _, a, _ in res.doses})
@@ -66,6 +79,42 @@ def run(args) -> int:
     if args.out:
         print(f"  table: {args.out}")
     return 0
+
+
+def _default_route(drug: str) -> str | None:
+    from ..library.drugs import get_drug
+    from ..simulation import BONE_DRUGS
+
+    if drug in BONE_DRUGS:
+        return "oral" if drug == "alendronate" else "sc"
+    try:
+        return get_drug(drug).routes[0]
+    except Exception:  # noqa: BLE001 - only for the text; simulate() has already checked the drug
+        return None
+
+
+def _food_status(drug: str, route: str | None, food: str | None, population: str) -> tuple[bool, str]:
+    """(is the meal applied in the model, text for the ``food:`` line)."""
+    from ..simulation import BONE_DRUGS, BONE_POPULATIONS
+
+    route = route or _default_route(drug)
+    if not food:
+        return False, "none (fasted)" if route == "oral" else "none"
+    if drug in BONE_DRUGS or population in BONE_POPULATIONS:
+        return False, f"{food} (not applied: the bone model has no food effect)"
+    if route != "oral":
+        return False, f"{food} (not applied: food acts on oral doses only, route is {route})"
+    from ..library.drugs import get_drug
+
+    if food not in get_drug(drug).food_parameters:
+        return False, f"{food} with each oral dose (no effect of this meal is modelled for {drug})"
+    return True, f"{food} with each oral dose"
+
+
+def _unit_text(unit: str) -> str:
+    if not unit or unit == "1":
+        return ""
+    return unit if unit == "%" else f" {'x10^9/L' if unit == '1e9/L' else unit}"
 
 
 def register(sub) -> None:

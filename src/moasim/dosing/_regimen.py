@@ -9,6 +9,7 @@ import numpy as np
 
 from ..engine import Event
 from ..errors import DosingError, invalid_value
+from ..limits import MAX_DOSE_UG, MAX_DOSE_UG_PER_KG
 from ..units import convert, dimension_of, parse_quantity
 
 __all__ = ["Regimen", "parse_dose", "dose_amount_ug"]
@@ -25,6 +26,11 @@ def parse_dose(text: str | float, field: str = "dose") -> tuple[float, str]:
         raise DosingError(invalid_value(f"unit of {field}", unit, "a mass (mg, ug) or mass per body weight (ug/kg)"))
     if value < 0 or not math.isfinite(value):
         raise DosingError(invalid_value(field, text, "a finite amount >= 0"))
+    # non-physical magnitudes (1e300 ug/kg) are refused before they reach the solver
+    if dim == _MASS and convert(value, unit, "ug") > MAX_DOSE_UG:
+        raise DosingError(invalid_value(field, text, f"an amount in [0, {MAX_DOSE_UG / 1e6:g} g]"))
+    if dim == _PER_KG and convert(value, unit, "ug/kg") > MAX_DOSE_UG_PER_KG:
+        raise DosingError(invalid_value(field, text, f"an amount in [0, {MAX_DOSE_UG_PER_KG / 1e3:g} mg/kg]"))
     return value, unit
 
 

@@ -16,15 +16,25 @@ __all__ = ["RoadRunnerEngine", "sbml_of"]
 _COMPILED: dict[str, object] = {}
 
 
-def sbml_of(model: Model, events: str = "", initial: dict[str, float] | None = None) -> str:
-    """SBML (Level 3) text of a model, via Antimony."""
+def sbml_of(model: Model, events: str = "", initial: dict[str, float] | None = None, *, units: bool = True) -> str:
+    """SBML (Level 3) text of a model, via Antimony.
+
+    With ``units`` (the default), the SBML declares the model's units (time in days,
+    canonical units of :mod:`moasim.units`; see :func:`moasim.io.sbml.add_units`), so
+    that libSBML's unit consistency check passes; the engine compiles without them.
+    """
     import antimony
 
     antimony.clearPreviousLoads()
     text = to_antimony(model, events=events, initial=initial)
     if antimony.loadAntimonyString(text) < 0:  # pragma: no cover - a bug in a library model
         raise SolverError(f"Antimony could not read model {model.name!r}: {antimony.getLastError()}")
-    return antimony.getSBMLString(antimony.getMainModuleName())
+    sbml = antimony.getSBMLString(antimony.getMainModuleName())
+    if units:
+        from ..io.sbml import add_units
+
+        sbml = add_units(sbml, model)
+    return sbml
 
 
 @final
@@ -40,12 +50,17 @@ class RoadRunnerEngine(AbstractEngine):
             import roadrunner
 
             roadrunner.Config.setValue(roadrunner.Config.LOADSBMLOPTIONS_CONSERVED_MOIETIES, False)
-            rr = roadrunner.RoadRunner(sbml_of(model))
+            rr = roadrunner.RoadRunner(sbml_of(model, units=False))
             rr.timeCourseSelections = ["time", *model.state_names]
             _COMPILED[key] = rr
         integ = rr.integrator
         integ.relative_tolerance = self.options.rtol
-        integ.absolute_tolerance = self.options.atol
+        # One absolute tolerance per state, given as a vector: from a scalar, libroadrunner
+        # re-derives the vector from the *current* state at every simulate() call (atol x
+        # |y|), so a state that has decayed to ~1e-32 (a transit compartment between daily
+        # doses) gets atol ~1e-41, the error test cannot be met, and CVODE collapses the step
+        # ("t + h = t", thousands of warnings; roadrunner issue #1349).
+        integ.setValue("absolute_tolerance", [float(self.options.atol)] * len(model.state_names))
         integ.maximum_num_steps = self.options.max_steps
         integ.variable_step_size = False
         # [rr, names, state names, last parameter vector set]: parameters are pushed only when they change

@@ -148,10 +148,13 @@ DRUGS: dict[str, Drug] = {
 
 def get_drug(name: str) -> Drug:
     """Catalogue entry by name; raise :class:`SpecError` for an unknown drug."""
-    if name == "romosozumab":
-        raise SpecError("Drug 'romosozumab' needs the bone model, which is not in this version; allowed now: " + ", ".join(DRUGS) + ".")
     if name not in DRUGS:
-        raise SpecError(unknown_name("drug", name, DRUGS))
+        from .bone._simulate import BONE_DRUGS_AVAILABLE
+
+        if name in BONE_DRUGS_AVAILABLE:
+            raise SpecError(f"Drug {name!r} acts on bone, not on platelets: simulate it with population postmenopausal_osteoporosis "
+                            f"(moasim simulate) or in a bone trial; platelet drugs: {', '.join(DRUGS)}.")
+        raise SpecError(unknown_name("drug", name, (*DRUGS, *BONE_DRUGS_AVAILABLE)))
     return DRUGS[name]
 
 

@@ -110,7 +110,7 @@ def render_trial_report(result, path: str) -> None:
 <h2>Endpoints (estimate and 95% interval)</h2>
 <table><tr><th>arm</th><th>n</th><th>endpoint</th><th>measure</th><th>estimate</th><th>95% interval</th></tr>{''.join(rows)}</table>
 <p>Intervals: with replicates, 2.5-97.5 percentiles of replicate trials; otherwise Wilson (proportions) or a seeded bootstrap.</p>
-<h2>Provenance</h2><p>seed {result.seed}; versions {html.escape(json.dumps(result.versions))}; shards run {result.shards_run}, reused {result.shards_reused}; output {html.escape(result.out_dir)}</p>
+<h2>Provenance</h2><p>seed {result.seed}; versions {html.escape(json.dumps(dict(result.versions)))}; shards run {result.shards_run}, reused {result.shards_reused}; output {html.escape(result.out_dir or 'not kept (no --out)')}</p>
 <h2>Spec</h2><pre>{spec}</pre></body></html>"""
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, f".{os.path.basename(path)}.tmp")

@@ -21,6 +21,7 @@ from ..library.bone.fracture import FRACTURE_EVENTS, baseline_rate, event_times
 from ..population import sample_bone_subjects
 from ..population._bone import MEASUREMENT_SD
 from ._endpoints import BONE_MEASURES, evaluate_contrast, evaluate_endpoint
+from ._shards import arm_files
 from ._spec import ArmSpec, TrialSpec
 
 __all__ = ["simulate_bone_shard", "aggregate_bone", "measure_times", "arm_regimens"]
@@ -125,9 +126,7 @@ def aggregate_bone(spec: TrialSpec, shard_dir: str, files: list[str]):
         per_ep: dict[str, dict[int, list[np.ndarray]]] = {ep.name: {} for ep in spec.endpoints}
         daily: dict[str, list[np.ndarray]] = {o: [] for o in BONE_MEASURES}
         fx: dict[str, list[np.ndarray]] = {e: [] for e in FRACTURE_EVENTS}
-        for f in files:
-            if not f.startswith(f"arm{a}_") or not f.endswith(".parquet"):
-                continue
+        for f in arm_files(files, a):
             t = pq.read_table(os.path.join(shard_dir, f))
             rep = t.column("replicate").to_numpy()
             for ep in spec.endpoints:

@@ -14,9 +14,12 @@ import json
 import math
 import os
 import platform
+import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -24,11 +27,12 @@ from ..dosing import Regimen, TitrationController
 from ..dosing._regimen import regimen_events
 from ..engine import Event, SetParameter, get_engine, run_schedule
 from ..engine._codegen import python_outputs
-from ..errors import SpecError, invalid_value
+from ..errors import SolverError, SpecError, invalid_value
 from ..library.build import build_model
 from ..library.drugs import get_drug
 from ..population import sample_subjects
 from ._endpoints import evaluate_endpoint, subject_values
+from ._shards import arm_files, existing_shards as _existing_shards, shard_name
 from ._spec import ArmSpec, TrialSpec
 
 __all__ = ["run_trial", "TrialResult", "simulate_shard"]
@@ -199,19 +203,37 @@ def simulate_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, 
     return df
 
 
+def _frozen(x):
+    """Read-only view of nested results: mappings -> MappingProxyType, lists -> tuples."""
+    if isinstance(x, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in x.items()})
+    if isinstance(x, (list, tuple)):
+        return tuple(_frozen(v) for v in x)
+    return x
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrialResult:
-    """Endpoints per arm with 95% intervals, platelet percentile bands, provenance."""
+    """Endpoints per arm with 95% intervals, platelet percentile bands, provenance.
+
+    Immutable: the nested results are read-only mappings and tuples. ``out_dir`` is the
+    absolute ``--out`` directory holding the shards, or None when the trial ran in a
+    temporary directory (removed afterwards).
+    """
 
     spec: TrialSpec
-    arms: dict[str, dict]
-    bands: dict[str, dict[str, list[float]]] = field(repr=False)
-    response_curves: dict[str, list[float]] = field(repr=False)
-    out_dir: str
+    arms: Mapping[str, Mapping]
+    bands: Mapping[str, Mapping[str, tuple[float, ...]]] = field(repr=False)
+    response_curves: Mapping[str, tuple[float, ...]] = field(repr=False)
+    out_dir: str | None
     seed: int
-    versions: dict[str, str]
+    versions: Mapping[str, str]
     shards_run: int
     shards_reused: int
+
+    def __post_init__(self) -> None:
+        for name in ("arms", "bands", "response_curves", "versions"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     def to_json_dict(self) -> dict:
         """The ``trial --json`` contract plus provenance (non-finite numbers -> null)."""
@@ -219,9 +241,9 @@ class TrialResult:
         def clean(x):
             if isinstance(x, float):
                 return x if math.isfinite(x) else None
-            if isinstance(x, list):
+            if isinstance(x, (list, tuple)):
                 return [clean(v) for v in x]
-            if isinstance(x, dict):
+            if isinstance(x, Mapping):
                 return {k: clean(v) for k, v in x.items()}
             return x
 
@@ -237,39 +259,94 @@ class TrialResult:
         return pd.DataFrame(rows)
 
 
-def _shards(spec: TrialSpec, shard_size: int):
+def _plan(spec: TrialSpec, shard_size: int, shard_dir: str) -> tuple[list[tuple[int, int, int, int]], list[str]]:
+    """Shards to run (arm, replicate, start, count) and shard files to reuse.
+
+    Reused files must tile the subjects they cover without overlap; the gaps between them
+    are split into new shards of at most ``shard_size`` subjects.
+    """
+    existing = _existing_shards(shard_dir)
+    todo, reuse = [], []
     for a in range(len(spec.arms)):
         for r in range(spec.replicates):
-            for start in range(0, spec.n, shard_size):
-                yield a, r, start, min(shard_size, spec.n - start)
+            covered, end = [], 0
+            for start, count, f in existing.get((a, r), []):
+                if start < end or start + count > spec.n:
+                    raise SpecError(invalid_value("--out", os.path.dirname(shard_dir), "a directory whose shard files do not overlap "
+                                                  f"(arm {a}, replicate {r}: {f}); remove it or choose another --out"))
+                covered.append((start, start + count))
+                reuse.append(f)
+                end = start + count
+            gaps, pos = [], 0
+            for lo, hi in covered + [(spec.n, spec.n)]:
+                if lo > pos:
+                    gaps.append((pos, lo))
+                pos = max(pos, hi)
+            for lo, hi in gaps:
+                for start in range(lo, hi, shard_size):
+                    todo.append((a, r, start, min(shard_size, hi - start)))
+    return todo, reuse
 
 
-def _prepare_out(out_dir: str | None, spec: TrialSpec, typical=None, engine: str = "batched") -> str:
-    if out_dir is None:
-        out_dir = tempfile.mkdtemp(prefix="moasim-trial-")
-    os.makedirs(out_dir, exist_ok=True)
-    manifest = os.path.join(out_dir, "manifest.json")
-    key = _spec_key(spec) + engine + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
-    if os.path.exists(manifest):
-        with open(manifest) as fh:
-            old = json.load(fh)
-        if old.get("spec_key") != key:
-            raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (spec, n, seed, replicates)"))
-    else:
-        with open(manifest, "w") as fh:
-            json.dump({"spec_key": key, "trial": spec.name, "n": spec.n, "seed": spec.seed, "replicates": spec.replicates}, fh)
-    os.makedirs(os.path.join(out_dir, "shards"), exist_ok=True)
+def _run_key(spec: TrialSpec, typical, engine: str) -> str:
+    return _spec_key(spec) + engine + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
+
+
+def _check_out_dir(out_dir: str) -> str:
+    """An absolute, writable directory for a trial (created if missing), or one clear line."""
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise SpecError(invalid_value("--out", out_dir, "a directory (this is an existing file)"))
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise SpecError(invalid_value("--out", out_dir, f"a writable directory ({exc.strerror or exc})")) from None
     return out_dir
 
 
-def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | None = None, workers: int | None = None,
+def _prepare_out(out_dir: str, spec: TrialSpec, typical=None, engine: str = "batched") -> str:
+    """Create the shard directory and the manifest; refuse a directory holding another trial.
+
+    A manifest beside no shard file (a run that failed before finishing any shard) does not
+    bind the directory: it is replaced.
+    """
+    out_dir = _check_out_dir(out_dir)
+    shard_dir = os.path.join(out_dir, "shards")
+    manifest = os.path.join(out_dir, "manifest.json")
+    key = _run_key(spec, typical, engine)
+    has_shards = os.path.isdir(shard_dir) and bool(_existing_shards(shard_dir))
+    if os.path.exists(manifest) and has_shards:
+        try:
+            with open(manifest) as fh:
+                old = json.load(fh)
+        except (OSError, ValueError):
+            old = {}
+        if old.get("spec_key") != key:
+            raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (spec, n, seed, "
+                                          "replicates, engine)"))
+    elif has_shards:
+        raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (its manifest.json is missing)"))
+    else:
+        tmp = manifest + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump({"spec_key": key, "trial": spec.name, "n": spec.n, "seed": spec.seed, "replicates": spec.replicates,
+                       "engine": engine}, fh)
+        os.replace(tmp, manifest)
+    os.makedirs(shard_dir, exist_ok=True)
+    return out_dir
+
+
+def run_trial(spec: "TrialSpec | str | Mapping[str, Any]", *, out_dir: str | None = None, scheduler: str | None = None, workers: int | None = None,
               shard_size: int | None = None, progress: bool = True, typical: dict[str, float] | None = None,
               engine: str = "auto") -> TrialResult:
     """Run a virtual trial.
 
     Parameters
     ----------
-    spec : TrialSpec
+    spec : TrialSpec, str or mapping
+        The trial; a path to a YAML spec or a spec mapping is parsed first.
     out_dir : str, optional
         Directory for per-shard Parquet files and the manifest; re-running into the same
         directory reuses finished shards (resume). A temporary directory if None.
@@ -289,6 +366,16 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
         (CVODE). Same event semantics; part of the resume key. ``auto`` picks batched from
         2,000 simulated subjects up.
     """
+    if isinstance(spec, (str, os.PathLike)):
+        from ._spec import load_trial_spec
+
+        spec = load_trial_spec(os.fspath(spec))
+    elif isinstance(spec, Mapping):
+        from ._spec import parse_trial_spec
+
+        spec = parse_trial_spec(dict(spec))
+    elif not isinstance(spec, TrialSpec):
+        raise SpecError(invalid_value("spec", type(spec).__name__, "a TrialSpec, a path to a YAML spec or a spec mapping"))
     if engine not in ("auto", *ENGINES):
         raise SpecError(invalid_value("engine", engine, " | ".join(("auto", *ENGINES))))
     if spec.is_bone and engine == "batched":
@@ -296,18 +383,68 @@ def run_trial(spec: TrialSpec, *, out_dir: str | None = None, scheduler: str | N
     if engine == "auto":
         big = spec.n * spec.replicates * len(spec.arms) >= AUTO_BATCHED_SUBJECTS
         engine = "batched" if big and not spec.is_bone else "roadrunner"
-    out = _prepare_out(out_dir, spec, typical, engine)
-    workers = workers or os.cpu_count() or 1
-    shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
-    tasks, reused = [], 0
-    for a, r, start, count in _shards(spec, shard_size):
-        path = os.path.join(out, "shards", f"arm{a}_rep{r}_s{start:07d}.parquet")
-        if os.path.exists(path):
-            reused += 1
-        else:
-            tasks.append((a, r, start, count, path))
-    _execute(spec, tasks, scheduler, workers, progress, typical, engine)
-    return _aggregate(spec, out, len(tasks), reused)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SpecError(invalid_value("workers", workers, "an integer >= 1"))
+    if shard_size is not None and (isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1):
+        raise SpecError(invalid_value("shard_size", shard_size, "an integer >= 1"))
+    client = _connect(scheduler) if scheduler else None
+    keep = out_dir is not None
+    created = keep and not os.path.exists(out_dir)
+    out = _prepare_out(out_dir if keep else tempfile.mkdtemp(prefix="moasim-trial-"), spec, typical, engine)
+    ok = False
+    try:
+        workers = workers or os.cpu_count() or 1
+        shard_size = shard_size or max(1, min(500, math.ceil(spec.n / (4 * workers))))
+        shard_dir = os.path.join(out, "shards")
+        todo, reused = _plan(spec, shard_size, shard_dir)
+        tasks = [(a, r, start, count, os.path.join(shard_dir, shard_name(a, r, start, count))) for a, r, start, count in todo]
+        _execute(spec, tasks, client, workers, progress, typical, engine)
+        _check_complete(spec, shard_dir)
+        result = _aggregate(spec, out if keep else None, shard_dir, len(tasks), len(reused))
+        ok = True
+        return result
+    finally:
+        if client is not None:
+            client.close()
+        if not keep:
+            shutil.rmtree(out, ignore_errors=True)  # no --out: nothing is left in the temp directory
+        elif not ok and created and not _existing_shards(os.path.join(out, "shards")):
+            shutil.rmtree(out, ignore_errors=True)  # failed before any shard: leave nothing behind
+
+
+def _check_complete(spec: TrialSpec, shard_dir: str) -> None:
+    """Every (arm, replicate) has exactly subjects 0..n-1 on disk before anything is aggregated."""
+    found = _existing_shards(shard_dir)
+    for a in range(len(spec.arms)):
+        for r in range(spec.replicates):
+            ranges = [(s, c) for s, c, _ in found.get((a, r), [])]
+            pos = 0
+            for start, count in ranges:
+                if start != pos:
+                    break
+                pos += count
+            if pos != spec.n or sum(c for _, c in ranges) != spec.n:  # pragma: no cover - an internal invariant
+                raise SolverError(f"Trial shards of arm {a}, replicate {r} cover {sum(c for _, c in ranges)} subjects, not {spec.n}: "
+                                  f"re-run into an empty --out directory.")
+
+
+def _connect(address: str):
+    """A Dask client for ``tcp://HOST:PORT`` (or another Dask protocol), or one clear line
+    within a few seconds if the address is malformed or nothing answers there."""
+    from distributed import Client
+
+    allowed = "a Dask scheduler address PROTOCOL://HOST:PORT, e.g. tcp://127.0.0.1:8786, with a scheduler running there"
+    m = re.fullmatch(r"(tcp|tls|ucx|inproc|ws|wss)://([^\s:/]+|\[[0-9a-fA-F:]+\]):(\d{1,5})", address.strip())
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise SpecError(invalid_value("--scheduler", address, allowed))
+    try:
+        return Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except (OSError, TimeoutError) as exc:
+        raise SpecError(invalid_value("--scheduler", address, f"{allowed} (no answer in {SCHEDULER_TIMEOUT_S} s: {type(exc).__name__})")) from None
+
+
+#: Seconds to wait for a Dask scheduler to answer before refusing its address.
+SCHEDULER_TIMEOUT_S = 5
 
 
 def _shard_count(args) -> int:
@@ -316,7 +453,7 @@ def _shard_count(args) -> int:
     return args[4]
 
 
-def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="batched") -> None:
+def _execute(spec, tasks, client, workers, progress, typical=None, engine="batched") -> None:
     if not tasks:
         return
     bar = None
@@ -324,16 +461,15 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="ba
         from tqdm import tqdm
 
         bar = tqdm(total=sum(t[3] for t in tasks), desc=f"trial {spec.name}", unit="subject")
-    if scheduler:
-        from distributed import Client, as_completed as dask_completed
+    if client is not None:
+        from distributed import as_completed as dask_completed
 
-        with Client(scheduler, timeout="60s") as client:
-            futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, engine, pure=False) for a, r, s, c, p in tasks]
-            counts = {f.key: t[3] for f, t in zip(futures, tasks)}
-            for f in dask_completed(futures):
-                f.result()
-                if bar:
-                    bar.update(counts[f.key])
+        futures = [client.submit(simulate_shard, spec, a, r, s, c, p, typical, engine, pure=False) for a, r, s, c, p in tasks]
+        counts = {f.key: t[3] for f, t in zip(futures, tasks)}
+        for f in dask_completed(futures):
+            f.result()
+            if bar:
+                bar.update(counts[f.key])
     elif workers == 1 or len(tasks) == 1:
         for a, r, s, c, p in tasks:
             simulate_shard(spec, a, r, s, c, p, typical, engine)
@@ -353,11 +489,12 @@ def _execute(spec, tasks, scheduler, workers, progress, typical=None, engine="ba
         bar.close()
 
 
-def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
+def _aggregate(spec: TrialSpec, out: str | None, shard_dir: str, run: int, reused: int) -> TrialResult:
     import pyarrow.parquet as pq
 
-    shard_dir = os.path.join(out, "shards")
-    files = sorted(os.listdir(shard_dir))
+    # every subject exactly once, in subject order (file names sort by arm, replicate, start)
+    files = [f for parts in _existing_shards(shard_dir).values() for _, _, f in parts]
+    files.sort()
     if spec.is_bone:
         from ._bone import aggregate_bone
 
@@ -371,9 +508,7 @@ def _aggregate(spec: TrialSpec, out: str, run: int, reused: int) -> TrialResult:
         per_rep: dict[int, list[np.ndarray]] = {}
         rescued: dict[int, list[np.ndarray]] = {}
         daily_parts = []
-        for f in files:
-            if not f.startswith(f"arm{a}_") or not f.endswith(".parquet"):
-                continue
+        for f in arm_files(files, a):
             t = pq.read_table(os.path.join(shard_dir, f), columns=["replicate", "rescued", "visits", "daily"])
             rep = t.column("replicate").to_numpy()
             v = np.array(t.column("visits").to_pylist(), dtype=float)

@@ -7,6 +7,7 @@ names the field, the value and what is allowed.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,6 +17,8 @@ import yaml
 from ..dosing import TitrationRule, get_rule, parse_dose
 from ..errors import SpecError, invalid_value, unknown_name
 from ..library.drugs import DRUGS, FOOD_KINDS, Food, check_route, get_drug
+from ..limits import (MAX_REPLICATES, MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SUBJECTS_PER_ARM, MAX_SUBJECTS_TOTAL, check_days,
+                      check_interval, check_non_empty)
 from ..population import BonePopulationSpec, PopulationSpec
 from ..units import to_unit
 from ._endpoints import BONE_ENDPOINT_KINDS, BONE_MEASURES, ENDPOINT_KINDS
@@ -78,8 +81,10 @@ class TrialSpec:
     replicates: int = 1
 
     def with_run_options(self, n: int | None = None, seed: int | None = None, replicates: int | None = None) -> "TrialSpec":
-        return replace(self, n=self.n if n is None else _count(n, "--n"), seed=self.seed if seed is None else _seed(seed),
-                       replicates=self.replicates if replicates is None else _count(replicates, "--replicates"))
+        new = replace(self, n=self.n if n is None else _subjects(n, "--n"), seed=self.seed if seed is None else _seed(seed),
+                      replicates=self.replicates if replicates is None else _replicates(replicates, "--replicates"))
+        _check_size(new, "--n" if n is not None else "n")
+        return new
 
     @property
     def is_bone(self) -> bool:
@@ -105,6 +110,27 @@ def _count(v: Any, field: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise SpecError(invalid_value(field, v, "an integer >= 1"))
     return v
+
+
+def _subjects(v: Any, field: str) -> int:
+    n = _count(v, field)
+    if n > MAX_SUBJECTS_PER_ARM:
+        raise SpecError(invalid_value(field, v, f"an integer in [1, {MAX_SUBJECTS_PER_ARM:,}] subjects per arm"))
+    return n
+
+
+def _replicates(v: Any, field: str) -> int:
+    r = _count(v, field)
+    if r > MAX_REPLICATES:
+        raise SpecError(invalid_value(field, v, f"an integer in [1, {MAX_REPLICATES:,}]"))
+    return r
+
+
+def _check_size(spec: "TrialSpec", field: str) -> None:
+    total = spec.n * spec.replicates * len(spec.arms)
+    if total > MAX_SUBJECTS_TOTAL:
+        raise SpecError(invalid_value(field, spec.n, f"n x replicates x arms <= {MAX_SUBJECTS_TOTAL:,} subjects "
+                                      f"(here {spec.n:,} x {spec.replicates:,} x {len(spec.arms)})"))
 
 
 def _seed(v: Any) -> int:
@@ -260,10 +286,7 @@ def _arm(d: Any, i: int) -> ArmSpec:
 
 
 def _interval(v: Any, arm: str) -> float:
-    d = _days(v, f"arms[{arm}].every")
-    if d <= 0:
-        raise SpecError(invalid_value(f"arms[{arm}].every", v, "an interval > 0"))
-    return d
+    return check_interval(_days(v, f"arms[{arm}].every"), f"arms[{arm}].every", v)
 
 
 def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
@@ -424,21 +447,36 @@ def _bone_endpoint(d: Any, i: int, duration: float, arm_names: list[str], pop: B
         kw["vs"] = d["vs"]
     return EndpointSpec(**kw)
 
+def _no_empty_text(x: Any, where: str = "trial spec") -> None:
+    """Every text value in the spec is non-empty (``drug: ""`` is bad input, not a default)."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            check_non_empty(k, f"{where} key")
+            _no_empty_text(v, f"{where}.{k}" if where != "trial spec" else str(k))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            _no_empty_text(v, f"{where}[{i}]")
+    else:
+        check_non_empty(x, where)
+
+
 def parse_trial_spec(data: Any) -> TrialSpec:
     """Validate a spec mapping (as loaded from YAML) into a :class:`TrialSpec`."""
+    _no_empty_text(data)
     d = _keys(data, _TOP, "trial spec")
     for req in ("arms", "endpoints", "duration"):
         if req not in d:
             raise SpecError(invalid_value(f"trial spec key {req!r}", None, f"a {req} entry"))
-    duration = _days(d["duration"], "duration")
-    if duration <= 0:
-        raise SpecError(invalid_value("duration", d["duration"], "a duration > 0"))
+    duration = check_days(_days(d["duration"], "duration"), "duration", d["duration"])
     population = _population(d.get("population", {}))
     bone = isinstance(population, BonePopulationSpec)
     visits = d.get("visits", "1 month" if bone else "weekly")
     visit_days = 7.0 if visits == "weekly" else (1.0 if visits == "daily" else _days(visits, "visits"))
-    if visit_days <= 0:
-        raise SpecError(invalid_value("visits", visits, "weekly | daily | an interval > 0"))
+    if bone:
+        check_interval(visit_days, "visits", visits)
+    elif not (visit_days >= 1 and abs(visit_days - round(visit_days)) < 1e-9):
+        # ITP counts are kept on a daily grid: a visit between days would be read off the next day
+        raise SpecError(invalid_value("visits", visits, "weekly | daily | a whole number of days >= 1"))
     arms = d["arms"]
     if not isinstance(arms, list) or not arms:
         raise SpecError(invalid_value("arms", arms, "a non-empty list of arms"))
@@ -455,20 +493,46 @@ def parse_trial_spec(data: Any) -> TrialSpec:
         ep_specs = tuple(_endpoint(e, i, duration) for i, e in enumerate(eps))
     if len({e.name for e in ep_specs}) != len(ep_specs):
         raise SpecError(invalid_value("endpoints", [e.name for e in ep_specs], "unique endpoint names"))
-    return TrialSpec(
+    spec = TrialSpec(
         name=str(d.get("name", "trial")), population=population, duration_days=duration,
-        visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_count(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
-        replicates=_count(d.get("replicates", 1), "replicates"),
+        visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_subjects(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
+        replicates=_replicates(d.get("replicates", 1), "replicates"),
     )
+    _check_size(spec, "n")
+    return spec
+
+
+def _check_yaml_shape(text: str, path: str) -> None:
+    """Size and nesting limits, checked on the event stream before anything is built
+    (PyYAML composes nested nodes recursively: 5,000 levels would overflow the stack)."""
+    if len(text.encode()) > MAX_SPEC_BYTES:
+        raise SpecError(invalid_value("trial spec file", path, f"a YAML file of at most {MAX_SPEC_BYTES // 1024} KiB"))
+    depth = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_SPEC_DEPTH:
+                line = ev.start_mark.line + 1 if ev.start_mark else "?"
+                raise SpecError(invalid_value("trial spec file", path, f"YAML nested at most {MAX_SPEC_DEPTH} levels (line {line} is deeper)"))
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def load_trial_spec(path: str) -> TrialSpec:
     """Read and validate a YAML trial spec file."""
     try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
+        if os.path.getsize(path) > MAX_SPEC_BYTES:
+            raise SpecError(invalid_value("trial spec file", path, f"a YAML file of at most {MAX_SPEC_BYTES // 1024} KiB"))
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        _check_yaml_shape(text, path)
+        data = yaml.safe_load(text)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise SpecError(invalid_value("trial spec file", path, "an existing YAML file")) from None
+    except UnicodeDecodeError:
+        raise SpecError(invalid_value("trial spec file", path, "a UTF-8 text (YAML) file")) from None
+    except PermissionError:
+        raise SpecError(invalid_value("trial spec file", path, "a readable file")) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""

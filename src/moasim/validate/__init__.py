@@ -43,9 +43,10 @@ class TargetResult:
     tolerance: Any
     passed: bool
     note: str = ""
+    role: str = ""  # calibration | prediction | identity | structural (targets file)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "group": self.group, "model": _plain(self.model), "published": _plain(self.published),
+        return {"id": self.id, "group": self.group, "role": self.role, "model": _plain(self.model), "published": _plain(self.published),
                 "tolerance": self.tolerance, "pass": bool(self.passed), "note": self.note}
 
 
@@ -215,6 +216,7 @@ def run_validation(ids: list[str] | None = None, progress: bool = False) -> tupl
         t = targets[tid]
         model, ok, note = checks[tid](t)
         published = t.get("regimen", t.get("value"))
-        results.append(TargetResult(tid, t["group"], model, published, t.get("tolerance", "qualitative"), bool(ok), note))
+        results.append(TargetResult(tid, t["group"], model, published, t.get("tolerance", "qualitative"), bool(ok), note,
+                                    t.get("role", "")))
     not_covered = [k for k in targets if k not in checks]
     return results, not_covered

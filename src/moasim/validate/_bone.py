@@ -54,9 +54,10 @@ def _value(key: str, note: str) -> Callable:
 def _japanese(t):
     m = _course()
     model = {"lumbar_spine": round(m["ls_m12"], 3), "total_hip": round(m["th_m12"], 3), "femoral_neck": round(m["fn_m12"], 3)}
-    ok = all(within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    return model, ok, ("210 mg SC monthly, 12 months, typical subject; LS is calibrated to McClung 2014 (+11.3%), "
-                       "which is more than 2.5 + 3 points from Ishibashi's +16.9%, so both LS targets cannot pass at once")
+    tol = t["tolerance"]  # per site: {lumbar_spine: {abs: 3}, ...}
+    ok = all(within(model[k], pub, tol.get(k, tol)) for k, pub in t["regimen"].items())
+    return model, ok, ("prediction (nothing fitted to it); 210 mg SC monthly, 12 months, typical Western subject "
+                       "calibrated to McClung 2014 (LS +11.3%); the Japanese population is not modelled yet (issue 13)")
 
 
 CHECKS: dict[str, Callable] = {
@@ -68,9 +69,9 @@ CHECKS: dict[str, Callable] = {
     "romosozumab_ctx_nadir": _value("ctx_nadir", "210 mg SC monthly; minimum of % change in the first 3 months"),
     "romosozumab_ctx_month12": _value("ctx_m12", "210 mg SC monthly; % change at month 12 (pre-dose)"),
     "romosozumab_ls_bmd_12m_phase2": _value("ls_m12", "210 mg SC monthly; lumbar spine % change at month 12"),
-    # Ishibashi 2017 (Japanese phase 2): reported as it stands. Its LS +16.9% +-3 and McClung's
-    # LS +11.3% +-2.5 do not overlap, so one typical subject cannot pass both; TH and FN pass.
-    # Known failure until a Japanese population (covariates) explains the difference.
+    # Ishibashi 2017 (Japanese phase 2): a prediction (role in the targets file), reported as
+    # it stands. Its LS +16.9% +-3 and McClung's LS +11.3% +-2.5 do not overlap, so the typical
+    # Western subject cannot pass both. Known failure until a Japanese population (issue 13).
     "romosozumab_japanese_12m": _japanese,
 }
 

@@ -15,6 +15,7 @@ from ...dosing._regimen import dose_amount_ug
 from ...engine import Add, Event, get_engine, run_schedule
 from ...engine._codegen import python_outputs
 from ...errors import DosingError, SpecError, invalid_value, unknown_name
+from ...limits import check_interval
 from ...units import to_unit
 from ..build import POPULATIONS as _CORE_POPULATIONS
 from ..build import Subject
@@ -108,6 +109,9 @@ class BoneRegimen:
             raise DosingError(invalid_value("start", self.start, "a time >= 0 day"))
         if self.count is not None and (not isinstance(self.count, int) or self.count < 1):
             raise DosingError(invalid_value("count", self.count, "an integer >= 1"))
+        parse_dose(self.dose)  # unit, sign and magnitude, before any work
+        if self.every is not None:
+            check_interval(to_unit(self.every, "day", "every"), "every", self.every)
 
     def events(self, t_end: float, pv: Mapping[str, float], weight_kg: float) -> list[Event]:
         value, unit = parse_dose(self.dose)
@@ -116,8 +120,6 @@ class BoneRegimen:
             times = [self.start]
         else:
             step = to_unit(self.every, "day", "every")
-            if not step > 0:
-                raise DosingError(invalid_value("every", self.every, "an interval > 0"))
             n = self.count if self.count is not None else int(math.ceil((t_end - self.start) / step - 1e-9))
             times = [self.start + i * step for i in range(max(n, 0))]
         target, fractions = _DOSING[self.drug][self.route]
@@ -148,6 +150,38 @@ def _result_class():
             if "drug_concentration" in o:
                 out["cmax_ng_per_mL"] = float(np.max(o["drug_concentration"]))
             return out
+
+        def summary_units(self) -> dict[str, str]:
+            """Unit of each :meth:`summary` value (BMD, P1NP, CTX: % change from baseline)."""
+            out = {k: self.units.get(k.removeprefix("final_").removeprefix("peak_").removeprefix("nadir_"), "%")
+                   for k in self.summary() if not k.endswith("_day") and k != "cmax_ng_per_mL"}
+            out.update({k: "day" for k in ("peak_p1np_day", "nadir_ctx_day", "final_day")})
+            if "drug_concentration" in self.outputs:
+                out["cmax_ng_per_mL"] = "ng/mL"
+            return out
+
+        def summary_lines(self) -> list[str]:
+            """:meth:`summary` as text lines, every number with its unit (``moasim simulate``)."""
+            s = self.summary()
+
+            def pct(v: float) -> str:
+                return f"{v:+.1f}%"
+
+            day = f"day {s['final_day']:g}"
+            lines = [
+                f"BMD change from baseline at {day}: lumbar spine {pct(s['final_bmd_lumbar_spine'])}, "
+                f"total hip {pct(s['final_bmd_total_hip'])}, femoral neck {pct(s['final_bmd_femoral_neck'])}",
+                f"P1NP change from baseline: peak {pct(s['peak_p1np'])} on day {s['peak_p1np_day']:g}, {pct(s['final_p1np'])} at {day}",
+                f"CTX change from baseline: nadir {pct(s['nadir_ctx'])} on day {s['nadir_ctx_day']:g}, {pct(s['final_ctx'])} at {day}",
+            ]
+            if "cmax_ng_per_mL" in s and self.doses:
+                c = s["cmax_ng_per_mL"]
+                lines.append(f"{self.drug or 'drug'} serum Cmax {c / 1000.0:.3g} ug/mL ({c:.0f} ng/mL)")
+            elif "alendronate_bone_surface" in self.outputs and self.doses:
+                a = float(self.outputs["alendronate_bone_surface"][-1])
+                amount = f"{a:.0f}" if abs(a) >= 100 else f"{a:.3g}"
+                lines.append(f"alendronate on bone surfaces: {amount} ug at {day} (no modelled serum concentration)")
+            return lines
 
         def plot(self, path: str | None = None, title: str | None = None):
             """BMD, turnover markers and drug concentration over time (matplotlib figure; saved if ``path``)."""
@@ -242,7 +276,7 @@ def run_bone(
 
 def simulate_bone(
     drug: str | None = None,
-    dose: str | float | None = None,
+    dose: str | None = None,
     *,
     every: str | None = None,
     route: str | None = None,
