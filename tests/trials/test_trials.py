@@ -124,12 +124,14 @@ def test_batched_engine_gives_the_same_trial(reference_run, tmp_path):
     assert list(x["total_dose"]) == list(y["total_dose"])
 
 
-def test_trial_on_a_real_local_dask_cluster(reference_run):
+def test_trial_on_a_real_local_dask_cluster(reference_run, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     spec, ref, _ = reference_run
+    monkeypatch.chdir(tmp_path)  # a relative --out (as in the README) is resolved before the workers see it
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        res = run_trial(spec, scheduler=cluster.scheduler_address, shard_size=5, progress=False)
+        res = run_trial(spec, scheduler=cluster.scheduler_address, shard_size=5, out_dir="runs/rel", progress=False)
     assert res.arms == ref.arms
+    assert res.out_dir == str(tmp_path / "runs" / "rel") and len(list((tmp_path / "runs" / "rel" / "shards").iterdir())) >= 2
 
 
 def test_cli_json_contract_and_report(tmp_path, capsys):
