@@ -22,7 +22,7 @@ def few_results():
 @pytest.fixture
 def few_targets(monkeypatch, few_results):
     """``moasim validate`` runs only :data:`IDS` (results computed once per module)."""
-    monkeypatch.setattr(validate, "run_validation", lambda ids=None, progress=False: few_results)
+    monkeypatch.setattr(validate, "run_validation", lambda ids=None, progress=False, seed=None: few_results)
     return few_results
 
 

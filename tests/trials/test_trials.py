@@ -183,7 +183,8 @@ def test_withdrawal_stops_titrated_dosing_and_rescue_lifts_counts(tmp_path):
     spec = _spec(arms=[
         {"name": "rom 2 weeks", "drug": "romiplostim", "route": "sc", "titration": "label", "for": "2 weeks"},
         {"name": "placebo + rescue", "drug": "none", "rescue": {"below": 15}},
-    ], endpoints=[{"name": "resc", "kind": "rescue_use"}, {"name": "ever", "kind": "ever_responder", "threshold": 50}])
+    ], endpoints=[{"name": "resc", "kind": "rescue_use"}, {"name": "ever", "kind": "ever_responder", "threshold": 50}],
+        population={**SPEC["population"], "fluctuation": {"sd": 0}})  # no disease drift: untreated counts stay flat
     spec = spec.with_run_options(n=8, seed=3)
     res = run_trial(spec, out_dir=str(tmp_path / "o"), workers=1, progress=False)
     import pandas as pd

@@ -2,7 +2,7 @@
 
 The text output is one block per target (nothing is cut, whatever the terminal width):
 result, id, role; model and published value with units; tolerance; note. A summary by role
-follows, with the known failures (:data:`moasim.validate._bone.KNOWN_FAILING`) marked.
+follows, with the known failures (:func:`moasim.validate.known_failing`) marked.
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ def format_results(results: Sequence, not_covered: Sequence[str] = (), targets: 
 
         targets = load_targets()
     if known_failing is None:
-        from ..validate._bone import KNOWN_FAILING as known_failing
+        from ..validate import known_failing as _known
+
+        known_failing = _known()
     if width is None:
         width = shutil.get_terminal_size((100, 24)).columns
     width = max(int(width), 40)
@@ -142,7 +144,8 @@ def format_results(results: Sequence, not_covered: Sequence[str] = (), targets: 
         known = r.id in known_failing
         status = "PASS" if r.passed else ("FAIL (known failing)" if known else "FAIL")
         lines += textwrap.wrap(f"{status}  {r.id}  [{role}]", width=width, subsequent_indent=_INDENT, break_long_words=False)
-        lines += _wrap("model:", format_value(r.model, unit), width)
+        se = f" (Monte-Carlo SE {num(r.mc_se, 2)})" if r.mc_se is not None and math.isfinite(r.mc_se) else ""
+        lines += _wrap("model:", format_value(r.model, unit) + se, width)
         lines += _wrap("published:", _published(r, t, unit), width)
         lines += _wrap("tolerance:", format_tolerance(r.tolerance, unit, r.published), width)
         if r.note:
@@ -175,7 +178,11 @@ def format_results(results: Sequence, not_covered: Sequence[str] = (), targets: 
 def run(args) -> int:
     from ..validate import run_validation
 
-    results, not_covered = run_validation(progress=not args.json)
+    if args.seed is not None and args.seed < 0:
+        from ..errors import SpecError, invalid_value
+
+        raise SpecError(invalid_value("--seed", args.seed, "an integer >= 0"))
+    results, not_covered = run_validation(progress=not args.json, seed=args.seed)
     if args.json:
         print_json(validation_json(results, not_covered))
     else:
@@ -190,7 +197,7 @@ def _tally(results, role: str) -> dict:
 
 def validation_json(results, not_covered) -> dict:
     """The ``validate --json`` contract (DESIGN.md): targets, tallies by role, overall."""
-    targets = [{**r.to_dict(), "mc_se": None} for r in results]  # mc_se: Monte-Carlo SE of population targets (null: deterministic)
+    targets = [r.to_dict() for r in results]  # mc_se: Monte-Carlo SE of population targets (null: deterministic)
     return {"targets": targets, "calibration": _tally(results, "calibration"), "predictions": _tally(results, "prediction"),
             "passed": sum(r.passed for r in results), "total": len(results), "not_covered": not_covered}
 
@@ -203,4 +210,5 @@ def exit_code(results) -> int:
 def register(sub) -> None:
     p = sub.add_parser("validate", help="run the calibration targets: model vs published value, tolerance, pass/fail")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--seed", type=int, help="seed of the population targets' replicate trials (default: each example trial's own)")
     p.set_defaults(func=run)

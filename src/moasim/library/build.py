@@ -33,7 +33,8 @@ class Subject:
     weight_kg : float
         Body weight (kg); weight-based doses (ug/kg) and eltrombopag CL/F use it.
     east_asian, female, corticosteroids, splenectomy : bool
-        Covariates (eltrombopag CL/F: Gibiansky 2011; ITP baseline: Petrov 2025).
+        Covariates (eltrombopag CL/F: Gibiansky 2011; ITP: splenectomised patients destroy
+        platelets faster and have lower typical baselines, Petrov 2025).
     baseline_platelets : float, optional
         Drug-free platelet count (10^9/L) for ITP/aplastic subjects; the MK attrition
         rate (ITP) or marrow supply (aplastic) is solved to match it.
@@ -103,6 +104,9 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
         upd = e.covariates(model.parameter_values, subject)
         if upd:
             model = model.with_parameters(**upd)
+    if subject.population == "itp" and subject.splenectomy:  # refractory to splenectomy: faster destruction (Petrov 2025)
+        pv0 = model.parameter_values
+        model = model.with_parameters(KDES=pv0["KDES"] * pv0["SPLEN_KDES"])
     if factors:
         pv0 = model.parameter_values
         model = model.with_parameters(**{k: pv0[k] * f for k, f in factors.items() if k in pv0})

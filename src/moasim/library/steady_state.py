@@ -21,6 +21,7 @@ __all__ = ["steady_state"]
 def _derived(p: Mapping[str, float], plt: float | None = None) -> dict[str, float]:
     d = dict(p)
     d.setdefault("KDES", 0.0)
+    d["KDES"] = d["KDES"] * d.get("FLUCT", 1.0)  # disease-activity multiplier (1 unless a trial set it)
     if d["KDES"] > 0:
         if plt is None:
             raise SpecError("An ITP steady state needs the baseline platelet count (destruction depends on it).")

@@ -5,6 +5,6 @@
 """
 
 from ._bone import BonePopulationSpec, BoneDraw, sample_bone_subjects
-from ._sampling import IIV, PopulationSpec, SubjectDraw, sample_subjects
+from ._sampling import IIV, PopulationSpec, SubjectDraw, fluctuation_path, sample_subjects
 
-__all__ = ["PopulationSpec", "SubjectDraw", "IIV", "sample_subjects", "BonePopulationSpec", "BoneDraw", "sample_bone_subjects"]
+__all__ = ["PopulationSpec", "SubjectDraw", "IIV", "sample_subjects", "fluctuation_path", "BonePopulationSpec", "BoneDraw", "sample_bone_subjects"]

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import SpecError, invalid_value
 from ..library.build import Subject
 
-__all__ = ["IIV", "PopulationSpec", "SubjectDraw", "sample_subjects", "DEFAULT_IIV"]
+__all__ = ["IIV", "PopulationSpec", "SubjectDraw", "sample_subjects", "fluctuation_path", "DEFAULT_IIV"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,11 +51,28 @@ DEFAULT_IIV: tuple[IIV, ...] = (
 NON_RESPONDER_EFFECT = 12.0 / 351.0
 
 
-#: Visit-to-visit variability of measured platelet counts in ITP (log-scale SD), covering
-#: assay error and the spontaneous fluctuation of ITP counts; calibrated (C), together with
-#: the spread of true baselines (``baseline_omega``), to Bussel 2007: placebo 11% >= 50 on
-#: day 43 from a screening count < 30, and the steep 30 -> 50 mg step (28% -> 70%).
-RESIDUAL_SD = 0.35
+#: Measurement error of a platelet count (log-scale SD, proportional): Petrov 2025 Clin
+#: Pharmacol Drug Dev 14:116, Table S1 (nlmixr2lib Petrov_2024_romiplostim.R, R-code):
+#: proportional residual error b = 0.093 on the platelet count.
+RESIDUAL_SD = 0.093
+
+#: Within-patient fluctuation of ITP disease activity: the platelet destruction rate of a
+#: subject is KDES x exp(x(t)), x an Ornstein-Uhlenbeck process (mean 0, stationary SD
+#: ``FLUCTUATION_SD``, correlation time ``FLUCTUATION_DAYS``), drawn per subject from the seed
+#: and applied as a piecewise-constant multiplier every ``FLUCTUATION_STEP_DAYS``. The SD is
+#: calibrated (C) to the Bussel 2007 placebo arm (11% >= 50 on day 43 from a screening count
+#: < 30: regression to the mean of a subject screened at a bad time); the correlation time is
+#: an assumption (A): ITP counts drift over weeks, not from day to day (Ballem 1987 measured
+#: kinetics in steady chronic disease).
+FLUCTUATION_SD = 0.55
+FLUCTUATION_DAYS = 21.0
+FLUCTUATION_STEP_DAYS = 3.5
+
+#: Splenectomised patients with chronic ITP (refractory to splenectomy): Petrov 2025 (R-code,
+#: Table S1 and p. 119) -- IIV of the degradation rate 70% vs 50% CV, simulated baselines ~14
+#: vs ~18 x10^9/L (the faster destruction itself, x1.3, is the model parameter SPLEN_KDES).
+SPLENECTOMY_KDES_CV = 0.70
+SPLENECTOMY_BASELINE = 14.0 / 18.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PopulationSpec:
@@ -69,7 +86,7 @@ class PopulationSpec:
     baseline_min: float = 0.0
     baseline_max: float = 30.0
     baseline_median: float = 20.0  # true (not screening) count of chronic ITP patients (A)
-    baseline_omega: float = 0.42  # calibrated (C) with RESIDUAL_SD to Bussel 2007 (see above)
+    baseline_omega: float = 0.42  # calibrated (C) with FLUCTUATION_SD to Bussel 2007 (see above)
     east_asian: float = 0.0
     female: float = 0.6
     splenectomy: float = 0.35
@@ -79,6 +96,8 @@ class PopulationSpec:
     weight_omega: float = 0.2
     iiv: bool = True
     residual_sd: float = RESIDUAL_SD
+    fluctuation_sd: float = FLUCTUATION_SD
+    fluctuation_days: float = FLUCTUATION_DAYS
 
     def __post_init__(self) -> None:
         for f in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
@@ -98,21 +117,47 @@ class SubjectDraw:
     factors: Mapping[str, float] = field(default_factory=dict)
     non_responder: bool = False
     noise_seed: np.random.SeedSequence | None = None  # stream for visit-to-visit count variability
-    screening_factor: float = 1.0  # measured / true count at screening (baseline visit)
+    screening_factor: float = 1.0  # measured / typical count at screening (baseline visit)
+    fluctuation0: float = 0.0  # disease-activity state x(0) at screening (log destruction multiplier)
+    fluctuation_seed: np.random.SeedSequence | None = None  # stream for the subject's x(t) path
 
 
-def _baseline(spec: PopulationSpec, rng: np.random.Generator) -> tuple[float, float]:
-    """(true steady-state count, measured/true factor at screening).
+def fluctuation_path(draw: SubjectDraw, spec: PopulationSpec, t_end: float) -> list[tuple[float, float]]:
+    """(time, destruction multiplier exp(x)) every FLUCTUATION_STEP_DAYS from day 0 up to ``t_end``.
 
-    Inclusion is decided on the MEASURED screening count, as in a real trial, so the
-    enrolled subjects' true counts regress towards the mean: this, with the visit-to-visit
-    variability, is the mechanism of the placebo "response" (Bussel 2007: 11%).
+    Exact discretisation of the Ornstein-Uhlenbeck process: x(t + h) = x(t) e^(-h/tau) +
+    sd sqrt(1 - e^(-2h/tau)) eps, started at the screening state ``draw.fluctuation0``.
     """
+    if spec.fluctuation_sd <= 0 or draw.fluctuation_seed is None:
+        return []
+    rng = np.random.default_rng(draw.fluctuation_seed)
+    h = FLUCTUATION_STEP_DAYS
+    a = math.exp(-h / spec.fluctuation_days)
+    s = spec.fluctuation_sd * math.sqrt(1 - a * a)
+    x, out, t = draw.fluctuation0, [], 0.0
+    while t < t_end:
+        out.append((t, math.exp(x)))
+        x = a * x + s * rng.standard_normal()
+        t += h
+    return out
+
+
+def _baseline(spec: PopulationSpec, rng: np.random.Generator, splenectomy: bool) -> tuple[float, float, float]:
+    """(typical steady-state count, measured/typical factor at screening, disease state x(0)).
+
+    Inclusion is decided on the MEASURED screening count, as in a real trial: the typical
+    count b (x = 0), lowered by the disease activity at screening (count ~ 1/destruction, so
+    exp(-x0)) and by measurement error. Subjects screened at a bad time regress towards their
+    typical count: with measurement error, the mechanism of the placebo "response" (Bussel
+    2007: 11%).
+    """
+    median = spec.baseline_median * (SPLENECTOMY_BASELINE if splenectomy else 1.0)
     for _ in range(10_000):
-        b = spec.baseline_median * math.exp(spec.baseline_omega * rng.standard_normal())
-        f = math.exp(spec.residual_sd * rng.standard_normal())
+        b = median * math.exp(spec.baseline_omega * rng.standard_normal())
+        x0 = spec.fluctuation_sd * rng.standard_normal()
+        f = math.exp(-x0 + spec.residual_sd * rng.standard_normal())
         if spec.baseline_min <= b * f <= spec.baseline_max and b > 1.0:
-            return b, f
+            return b, f, x0
     raise SpecError(invalid_value("population.baseline_platelets", [spec.baseline_min, spec.baseline_max], "a range that contains plausible ITP counts"))
 
 
@@ -123,24 +168,27 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
     for i in range(start, start + n):
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)))
         noise_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 1))
+        fluct_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 2))
         female = rng.random() < spec.female
-        true_b, screen = _baseline(spec, rng) if spec.kind == "itp" else (None, 1.0)
-        subj = Subject(
-            population="itp" if spec.kind == "itp" else spec.kind,
-            weight_kg=float(np.clip(spec.weight_median_kg * (0.88 if female else 1.08) * math.exp(spec.weight_omega * rng.standard_normal()), 35, 180)),
-            east_asian=bool(rng.random() < spec.east_asian),
-            female=bool(female),
-            corticosteroids=bool(rng.random() < spec.corticosteroids),
-            splenectomy=bool(rng.random() < spec.splenectomy),
-            baseline_platelets=true_b,
-        )
+        weight = float(np.clip(spec.weight_median_kg * (0.88 if female else 1.08) * math.exp(spec.weight_omega * rng.standard_normal()), 35, 180))
+        east_asian = bool(rng.random() < spec.east_asian)
+        steroids = bool(rng.random() < spec.corticosteroids)
+        splenectomy = bool(rng.random() < spec.splenectomy)
+        true_b, screen, x0 = _baseline(spec, rng, splenectomy) if spec.kind == "itp" else (None, 1.0, 0.0)
+        subj = Subject(population="itp" if spec.kind == "itp" else spec.kind, weight_kg=weight, east_asian=east_asian,
+                       female=bool(female), corticosteroids=steroids, splenectomy=splenectomy, baseline_platelets=true_b)
         factors: dict[str, float] = {}
         for v in DEFAULT_IIV:
             eta = rng.standard_normal()  # drawn for every subject: draws do not depend on the arm's drug
+            omega = v.omega
+            if v.parameter == "KDES" and splenectomy:
+                omega = _omega_from_cv(SPLENECTOMY_KDES_CV)  # Petrov 2025: IIV 70% after splenectomy
             if spec.iiv and (v.drug is None or v.drug in drugs):
-                factors[v.parameter] = math.exp(v.omega * eta)
+                factors[v.parameter] = math.exp(omega * eta)
+
         nonresp = bool(rng.random() < spec.non_responder)
         if nonresp:
             factors["DRUG_EFF"] = NON_RESPONDER_EFFECT
-        out.append(SubjectDraw(i, subj, MappingProxyType(factors), nonresp, noise_seed, screen))
+        out.append(SubjectDraw(i, subj, MappingProxyType(factors), nonresp, noise_seed, screen, x0,
+                               fluct_seed if spec.kind == "itp" and spec.fluctuation_sd > 0 else None))
     return out

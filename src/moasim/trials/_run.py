@@ -30,7 +30,7 @@ from ..engine._codegen import python_outputs
 from ..errors import SolverError, SpecError, invalid_value
 from ..library.build import build_model
 from ..library.drugs import get_drug
-from ..population import sample_subjects
+from ..population import fluctuation_path, sample_subjects
 from ._endpoints import evaluate_endpoint, subject_values
 from ._shards import arm_files, existing_shards as _existing_shards, shard_name
 from ._spec import ArmSpec, TrialSpec
@@ -78,7 +78,8 @@ def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
     drugs = (arm.drug,) if arm.drug else ()
     model = _feasible_model(drugs, draw, typical)
     visit_t = np.array(spec.visit_times)
-    # measured count = true count x exp(sd*eps): one factor per visit, shared by titration and endpoints
+    # measured count = true count x exp(sd*eps) (assay error): one factor per visit, shared by
+    # titration and endpoints; the disease itself drifts through the FLUCT events below
     sd = spec.population.residual_sd
     noise = np.exp(sd * np.random.default_rng(draw.noise_seed).standard_normal(len(visit_t))) if sd > 0 else np.ones(len(visit_t))
     noise[0] = draw.screening_factor  # the baseline visit is the screening count used for inclusion
@@ -103,6 +104,9 @@ def _subject_plan(arm: ArmSpec, spec: TrialSpec, draw, typical=None):
                 count = max(1, int(math.ceil(arm.for_days / arm.every_days - 1e-9))) if arm.every_days else 1
             reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days, count=count)
             events = regimen_events(d, reg, spec.duration_days, model.parameter_values, draw.subject.weight_kg, arm.food)
+    if "FLUCT" in model.parameter_values:  # within-patient disease activity (Ornstein-Uhlenbeck, moasim.population)
+        events = list(events) + [Event(t, SetParameter("FLUCT", f), label="disease activity")
+                                 for t, f in fluctuation_path(draw, spec.population, spec.duration_days)]
     return model, events, controllers, noise
 
 

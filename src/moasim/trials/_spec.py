@@ -27,7 +27,7 @@ __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_tri
 
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 _POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
-        "residual_sd"}
+        "residual_sd", "fluctuation"}
 _BONE_POP = {"kind", "baseline_t_score", "weight_kg", "iiv", "measurement_error", "fracture_rates"}
 _ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue", "taper"}
 _BONE_ARM = {"name", "drug", "dose", "every", "route", "for", "then"}
@@ -192,6 +192,13 @@ def _population(d: Any) -> PopulationSpec | BonePopulationSpec:
         if not isinstance(d["iiv"], bool):
             raise SpecError(invalid_value("population.iiv", d["iiv"], "true or false"))
         kw["iiv"] = d["iiv"]
+    if "fluctuation" in d:  # within-patient disease activity: {sd: log-scale SD, timescale: DURATION}
+        f = _keys(d["fluctuation"], {"sd", "timescale"}, "population.fluctuation")
+        if "sd" in f:
+            kw["fluctuation_sd"] = _number(f["sd"], "population.fluctuation.sd", 0.0, 2.0, "a log-scale SD")
+        if "timescale" in f:
+            kw["fluctuation_days"] = check_interval(_days(f["timescale"], "population.fluctuation.timescale"),
+                                                    "population.fluctuation.timescale", f["timescale"])
     return PopulationSpec(**kw)
 
 

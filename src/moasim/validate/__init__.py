@@ -20,7 +20,7 @@ from ..library.drugs import Food
 from ..simulation import simulate
 from . import metrics as mx
 
-__all__ = ["load_targets", "run_validation", "TargetResult", "within"]
+__all__ = ["load_targets", "run_validation", "TargetResult", "within", "known_failing"]
 
 
 def load_targets() -> dict[str, dict]:
@@ -44,10 +44,12 @@ class TargetResult:
     passed: bool
     note: str = ""
     role: str = ""  # calibration | prediction | identity | structural (targets file)
+    mc_se: float | None = None  # Monte-Carlo SE of a population target's estimate (None: deterministic)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "group": self.group, "role": self.role, "model": _plain(self.model), "published": _plain(self.published),
-                "tolerance": self.tolerance, "pass": bool(self.passed), "note": self.note}
+        se = None if self.mc_se is None or not np.isfinite(self.mc_se) else round(float(self.mc_se), 4)
+        return {"id": self.id, "group": self.group, "role": self.role, "model": _plain(self.model), "mc_se": se,
+                "published": _plain(self.published), "tolerance": self.tolerance, "pass": bool(self.passed), "note": self.note}
 
 
 def _plain(v):
@@ -192,6 +194,17 @@ CHECKS: dict[str, Callable] = {
 EXTRA_CHECK_MODULES: tuple[str, ...] = ("moasim.validate._bone", "moasim.validate._invitro", "moasim.validate._trials",)
 
 
+def known_failing() -> dict[str, str]:
+    """Targets that are covered but known to fail, with the reason (each check module's
+    ``KNOWN_FAILING``; tests pin them, so a fixed failure must be unpinned)."""
+    import importlib
+
+    out: dict[str, str] = {}
+    for name in EXTRA_CHECK_MODULES:
+        out.update(getattr(importlib.import_module(name), "KNOWN_FAILING", {}))
+    return out
+
+
 def _all_checks() -> dict[str, Callable]:
     import importlib
 
@@ -201,8 +214,15 @@ def _all_checks() -> dict[str, Callable]:
     return checks
 
 
-def run_validation(ids: list[str] | None = None, progress: bool = False) -> tuple[list[TargetResult], list[str]]:
-    """Run the covered checks; return (results, ids of targets not covered yet)."""
+def run_validation(ids: list[str] | None = None, progress: bool = False, seed: int | None = None) -> tuple[list[TargetResult], list[str]]:
+    """Run the covered checks; return (results, ids of targets not covered yet).
+
+    ``seed`` seeds the population targets' replicate trials (None: each example trial's own
+    seed); they are judged on the mean of the replicates, with its Monte-Carlo SE.
+    """
+    from . import _trials
+
+    _trials.set_seed(seed)
     targets = load_targets()
     checks = _all_checks()
     wanted = ids or list(checks)
@@ -214,9 +234,9 @@ def run_validation(ids: list[str] | None = None, progress: bool = False) -> tupl
         it = tqdm(wanted, desc="validate", unit="target", leave=False)
     for tid in it:
         t = targets[tid]
-        model, ok, note = checks[tid](t)
+        model, ok, note, *se = checks[tid](t)  # population checks also return their Monte-Carlo SE
         published = t.get("regimen", t.get("value"))
         results.append(TargetResult(tid, t["group"], model, published, t.get("tolerance", "qualitative"), bool(ok), note,
-                                    t.get("role", "")))
+                                    t.get("role", ""), se[0] if se else None))
     not_covered = [k for k in targets if k not in checks]
     return results, not_covered

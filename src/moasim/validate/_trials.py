@@ -1,26 +1,64 @@
 """Population calibration targets: the example trials (examples/*.yaml, shipped in the
-package as data) run with their own seed and n, compared with the published results."""
+package as data), judged on the model's EXPECTED value, never on one lucky seed.
+
+Each trial runs ``REPLICATES`` replicate trials of its own n (seed: the example's, or the
+``--seed`` of ``moasim validate``) and the estimate is their mean, so the Monte-Carlo
+standard error (``mc_se``, printed beside the estimate) is small against the tolerance:
+for a proportion, sqrt(p(1 - p)/(n x REPLICATES)); for a median, the replicate spread.
+"""
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 
 from ..trials import parse_trial_spec, run_trial
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "REPLICATES", "set_seed"]
 
-_cache: dict[str, dict] = {}
+#: replicate trials pooled per population target (n = 300 each: mc_se <= 0.015 for a proportion)
+REPLICATES = 4
+
+_cache: dict[tuple[str, int | None], dict] = {}
+_seed: list[int | None] = [None]
+
+
+def set_seed(seed: int | None) -> None:
+    """Seed of the population trials (None: each example trial's own seed)."""
+    _seed[0] = seed
 
 
 def _trial(name: str) -> dict:
-    """Endpoint estimates per arm of a packaged example trial (run once per process)."""
-    if name not in _cache:
+    """Per arm and endpoint: (estimate, Monte-Carlo SE) of a packaged example trial (run once per process and seed)."""
+    key = (name, _seed[0])
+    if key not in _cache:
         import yaml
 
         text = resources.files("moasim.validate").joinpath("trials", name).read_text()
-        res = run_trial(parse_trial_spec(yaml.safe_load(text)), progress=False)
-        _cache[name] = {a: {e: v["estimate"] for e, v in d["endpoints"].items()} for a, d in res.arms.items()}
-    return _cache[name]
+        spec = parse_trial_spec(yaml.safe_load(text)).with_run_options(seed=_seed[0], replicates=REPLICATES)
+        res = run_trial(spec, progress=False)
+        out = {}
+        for a, d in res.arms.items():
+            out[a] = {}
+            for e, v in d["endpoints"].items():
+                est, (lo, hi) = v["estimate"], v["ci95"]
+                ep = next(x for x in spec.endpoints if x.name == e)
+                if ep.kind in ("responder", "ever_responder", "responder_in_k_of_visits") and 0 <= est <= 1:
+                    se = math.sqrt(max(est * (1 - est), 1e-12) / (spec.n * spec.replicates))
+                else:  # replicate spread (2.5-97.5 percentiles ~ +-1.96 SD) over sqrt(R)
+                    se = (hi - lo) / 3.92 / math.sqrt(spec.replicates) if math.isfinite(hi - lo) else float("nan")
+                out[a][e] = (est, se)
+        _cache[key] = out
+    return _cache[key]
+
+
+def _est(r: dict, arm: str, ep: str) -> float:
+    return r[arm][ep][0]
+
+
+def _se(values) -> float:
+    """The largest Monte-Carlo SE among the values a target compares."""
+    return float(max(values))
 
 
 def _within(v, pub, tol):
@@ -32,27 +70,36 @@ def _within(v, pub, tol):
 def _elt_day43(t):
     r = _trial("eltrombopag_bussel2007.yaml")
     arm = {"placebo": "placebo", "30 mg": "eltrombopag 30 mg", "50 mg": "eltrombopag 50 mg", "75 mg": "eltrombopag 75 mg"}
-    model = {k: r[arm[k]]["responder_d43"] for k in t["regimen"]}
+    model = {k: _est(r, arm[k], "responder_d43") for k in t["regimen"]}
     ok = all(_within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    return model, ok, "examples/eltrombopag_bussel2007.yaml: n=300/arm, fixed dose 6 weeks, baseline < 30"
+    se = _se(r[arm[k]]["responder_d43"][1] for k in t["regimen"])
+    return model, ok, f"examples/eltrombopag_bussel2007.yaml: {REPLICATES} x 300/arm, fixed dose 6 weeks, baseline < 30", se
 
 
 def _het_w6(t):
-    v = _trial("hetrombopag_phase1.yaml")["hetrombopag 5 mg"]["responder_w6"]
-    return v, _within(v, t["value"], t["tolerance"]), "examples/hetrombopag_phase1.yaml: n=300, 5 mg start, titrated"
+    v, se = _trial("hetrombopag_phase1.yaml")["hetrombopag 5 mg"]["responder_w6"]
+    return v, _within(v, t["value"], t["tolerance"]), f"examples/hetrombopag_phase1.yaml: {REPLICATES} x 300, 5 mg start, titrated", se
 
 
 def _het_ttr(t):
-    v = _trial("hetrombopag_phase1.yaml")["hetrombopag 5 mg"]["time_to_response"]
-    return v, _within(v, t["value"], t["tolerance"]), "Kaplan-Meier median, weekly visits"
+    v, se = _trial("hetrombopag_phase1.yaml")["hetrombopag 5 mg"]["time_to_response"]
+    return v, _within(v, t["value"], t["tolerance"]), "Kaplan-Meier median, weekly visits (mean of the replicate medians)", se
 
 
 def _het_fip(t):
     r = _trial("hetrombopag_first_in_patient.yaml")
-    model = {k: r[f"hetrombopag {k}"]["responder_d28"] for k in t["regimen"]}
+    model = {k: _est(r, f"hetrombopag {k}", "responder_d28") for k in t["regimen"]}
     ok = all(_within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    return model, ok, "examples/hetrombopag_first_in_patient.yaml: n=300/arm, 14 days fixed dose, day 28"
+    se = _se(r[f"hetrombopag {k}"]["responder_d28"][1] for k in t["regimen"])
+    return model, ok, f"examples/hetrombopag_first_in_patient.yaml: {REPLICATES} x 300/arm, 14 days fixed dose, day 28", se
 
+
+#: Population targets covered but known to fail in expectation (pinned by the tests).
+KNOWN_FAILING = {
+    "eltrombopag_itp_day43_responders": (
+        "expected value (4 x 300/arm) misses 50 and 75 mg: the model's 30 -> 50 mg step is far too shallow "
+        "(Bussel 2007 median day-43 counts 26 -> 128); the earlier pass held only at one seed (issue 11)"),
+}
 
 CHECKS = {
     "eltrombopag_itp_day43_responders": _elt_day43,

@@ -211,6 +211,10 @@ def itp_module() -> Module:
 
     Two mechanisms (Ballem 1987: both accelerated clearance and impaired production):
 
+    Splenectomised patients (who still have ITP, i.e. refractory to splenectomy) destroy
+    platelets faster (``SPLEN_KDES``, Petrov 2025), and disease activity drifts within a
+    patient (``FLUCT``, set by the trial's fluctuation process; 1 at steady state).
+
     - circulating platelets are destroyed at ``KDES/(1 + PLT/PLT50_DES)`` per platelet:
       saturable, because autoantibody and splenic macrophage capacity are finite
       (survival correlates with the count, Ballem 1987);
@@ -240,8 +244,16 @@ def itp_module() -> Module:
             Parameter(name="GAM_SURV", value=6.0, unit="1", lower=0, tag="C",
                       source="calibrated to the typical ITP response to eltrombopag (Bussel 2007 NEJM 357:2237)",
                       doc="sensitivity of MK survival to c-Mpl activation"),
+            Parameter(name="SPLEN_KDES", value=0.26 / 0.20, unit="1", lower=0, tag="R-code",
+                      source="Petrov 2025 Clin Pharmacol Drug Dev 14:116, Table S1 (nlmixr2lib Petrov_2024_romiplostim.R): ITP platelet "
+                             "degradation 0.26/h splenectomised vs 0.20/h non-splenectomised (x13 vs x10 of healthy)",
+                      doc="destruction-rate multiplier of splenectomised (splenectomy-refractory) patients, applied to KDES by build_model"),
+            Parameter(name="FLUCT", value=1.0, unit="1", lower=0, tag="A",
+                      source="1 at the drug-free steady state; trials set it over time from the subject's disease-activity process "
+                             "(moasim.population: Ornstein-Uhlenbeck on log destruction)",
+                      doc="within-patient disease activity: multiplier of the destruction rate"),
         ),
-        assignments={"KDES_EFF": "KDES/(1 + PLT/PLT50_DES)", "KMKD_EFF": "KMKD*(A0H/ACT)^GAM_SURV"},
+        assignments={"KDES_EFF": "KDES*FLUCT/(1 + PLT/PLT50_DES)", "KMKD_EFF": "KMKD*(A0H/ACT)^GAM_SURV"},
         rates={**{n: f"-KDES_EFF*{n}" for n in _PLT}, **{n: f"-KMKD_EFF*{n}" for n in _MK}},
         references=("Ballem 1987 J Clin Invest 80:33", "Bussel 2007 NEJM 357:2237", "Xie 2018 J Cell Mol Med 22:5367"),
     )

@@ -1,0 +1,104 @@
+"""ITP patients vary the way ITP patients vary (issue 11): splenectomy changes the disease
+mechanism, disease activity drifts within a patient, counts carry assay error.
+
+Sourced values: Petrov 2025 Clin Pharmacol Drug Dev 14:116, Table S1 (nlmixr2lib
+Petrov_2024_romiplostim.R): degradation 0.26/h splenectomised vs 0.20/h, IIV 70% vs 50%,
+simulated baselines ~14 vs ~18 x10^9/L, proportional residual error 0.093.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import moasim
+from moasim.population import PopulationSpec, fluctuation_path, sample_subjects
+from moasim.trials import parse_trial_spec, run_trial
+
+PETROV_KDES_RATIO = 0.26 / 0.20
+PETROV_BASELINE = {False: 18.0, True: 14.0}
+PETROV_RESIDUAL = 0.093
+
+
+def _draws(**pop):
+    spec = PopulationSpec(baseline_min=0.0, baseline_max=1000.0, **pop)
+    return spec, sample_subjects(spec, 4000, np.random.SeedSequence(5), ("romiplostim",))
+
+
+def test_splenectomised_typical_subject_destroys_platelets_faster_and_starts_lower():
+    from moasim.library.build import Subject, build_model
+
+    non = build_model((), Subject(population="itp"))
+    spl = build_model((), Subject(population="itp", splenectomy=True))
+    assert spl.parameter_values["KDES"] / non.parameter_values["KDES"] == pytest.approx(PETROV_KDES_RATIO, rel=1e-12)
+    assert spl.initial_vector().sum() > 0
+    r = {s: moasim.simulate(None, days=1, population="itp", subject=Subject(population="itp", splenectomy=s)).outputs["platelets"][0]
+         for s in (False, True)}
+    assert r[False] == pytest.approx(PETROV_BASELINE[False], rel=1e-6) and r[True] == pytest.approx(PETROV_BASELINE[True], rel=1e-6)
+
+
+def test_sampled_baselines_and_destruction_spread_follow_petrov():
+    _, non = _draws(splenectomy=0.0, fluctuation_sd=0.0)
+    _, spl = _draws(splenectomy=1.0, fluctuation_sd=0.0)
+    med = {k: np.median([d.subject.baseline_platelets for d in v]) for k, v in (("non", non), ("spl", spl))}
+    assert med["spl"] / med["non"] == pytest.approx(PETROV_BASELINE[True] / PETROV_BASELINE[False], rel=0.05)
+    cv = {k: np.std(np.log([d.factors["KDES"] for d in v])) for k, v in (("non", non), ("spl", spl))}
+    assert cv["non"] == pytest.approx(np.sqrt(np.log(1 + 0.5 ** 2)), rel=0.05)
+    assert cv["spl"] == pytest.approx(np.sqrt(np.log(1 + 0.7 ** 2)), rel=0.05)
+
+
+def test_fluctuation_path_is_an_ornstein_uhlenbeck_process():
+    spec, draws = _draws(fluctuation_sd=0.5, fluctuation_days=21.0)
+    x = np.array([[np.log(f) for _, f in fluctuation_path(d, spec, 364)] for d in draws])  # every 3.5 days
+    assert np.std(x[:, -1]) == pytest.approx(0.5, rel=0.05)  # stationary SD
+    for lag_steps in (2, 6, 12):  # corr(x(t), x(t + lag)) = exp(-lag / tau)
+        r = np.corrcoef(x[:, 40], x[:, 40 + lag_steps])[0, 1]
+        assert r == pytest.approx(np.exp(-lag_steps * 3.5 / 21.0), abs=0.05)
+    assert np.allclose(x[:, 0], [d.fluctuation0 for d in draws])  # starts at the screening state
+
+
+SPEC = {
+    "name": "spl", "duration": "8 weeks", "visits": "weekly", "seed": 3,
+    "population": {"kind": "itp", "baseline_platelets": {"max": 30}},
+    "arms": [{"name": "rom", "drug": "romiplostim", "titration": "label"}],
+    "endpoints": [{"name": "ever", "kind": "ever_responder", "threshold": 50},
+                  {"name": "w8", "kind": "responder", "threshold": 50, "at": "8 weeks"}],
+}
+
+
+def _run(**pop):
+    d = {**SPEC, "population": {**SPEC["population"], **pop}}
+    return run_trial(parse_trial_spec(d).with_run_options(n=60), workers=1, progress=False, engine="roadrunner")
+
+
+def test_splenectomy_changes_trial_outcomes_in_the_reported_direction():
+    """Accepted and ignored before; splenectomised (refractory) patients respond less."""
+    non, spl = _run(splenectomy=0.0), _run(splenectomy=1.0)
+    e_non, e_spl = non.arms["rom"]["endpoints"], spl.arms["rom"]["endpoints"]
+    assert e_spl["w8"]["estimate"] < e_non["w8"]["estimate"]
+    assert e_spl["ever"]["estimate"] <= e_non["ever"]["estimate"]
+
+
+def test_measured_counts_carry_the_published_assay_error(tmp_path):
+    """Without disease drift, measured / true count at each visit is exp(0.093 eps)."""
+    import glob
+
+    import pandas as pd
+
+    d = {**SPEC, "arms": [{"name": "placebo", "drug": "none"}],
+         "population": {"kind": "itp", "baseline_platelets": {"max": 1000}, "fluctuation": {"sd": 0.0}}}
+    run_trial(parse_trial_spec(d).with_run_options(n=150), out_dir=str(tmp_path), workers=1, progress=False, engine="roadrunner")
+    df = pd.concat(pd.read_parquet(f) for f in glob.glob(str(tmp_path / "shards" / "*.parquet")))
+    visits = np.array(df["visits"].tolist())[:, 1:]
+    true = np.array(df["daily"].tolist())[:, 7::7][:, : visits.shape[1]]
+    assert np.std(np.log(visits / true)) == pytest.approx(PETROV_RESIDUAL, rel=0.1)
+
+
+def test_fluctuation_spec_is_parsed_and_checked(assert_refused):
+    spec = parse_trial_spec({**SPEC, "population": {"kind": "itp", "fluctuation": {"sd": 0.3, "timescale": "2 weeks"}}})
+    assert spec.population.fluctuation_sd == 0.3 and spec.population.fluctuation_days == 14.0
+    assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"sd": -1}}}, "population.fluctuation.sd")
+    assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"timescale": "1 s"}}}, "population.fluctuation.timescale")
+    assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"period": "1 week"}}}, "period")
