@@ -20,6 +20,8 @@ from moasim.trials import parse_trial_spec, run_trial
 PETROV_KDES_RATIO = 0.26 / 0.20
 PETROV_BASELINE = {False: 18.0, True: 14.0}
 PETROV_RESIDUAL = 0.093
+#: receptor-level non-responders: Perez-Ruixo 2012 (romiplostim, 68% responders), Hayes 2011 (eltrombopag, 19%)
+NON_RESPONDERS = {"romiplostim": 0.32, "eltrombopag": 0.19}
 
 
 def _draws(**pop):
@@ -102,3 +104,41 @@ def test_fluctuation_spec_is_parsed_and_checked(assert_refused):
     assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"sd": -1}}}, "population.fluctuation.sd")
     assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"timescale": "1 s"}}}, "population.fluctuation.timescale")
     assert_refused({**SPEC, "population": {"kind": "itp", "fluctuation": {"period": "1 week"}}}, "period")
+
+
+@pytest.mark.parametrize("drug", sorted(NON_RESPONDERS))
+def test_non_responders_are_per_drug(drug):
+    spec = PopulationSpec()
+    draws = sample_subjects(spec, 5000, np.random.SeedSequence(9), (drug,))
+    frac = np.mean([d.non_responder for d in draws])
+    assert frac == pytest.approx(NON_RESPONDERS[drug], abs=3 * np.sqrt(0.25 / 5000))
+    forced = sample_subjects(dataclasses.replace(spec, non_responder=0.5), 5000, np.random.SeedSequence(9), (drug,))
+    assert np.mean([d.non_responder for d in forced]) == pytest.approx(0.5, abs=0.03)
+
+
+def test_counts_within_the_window_after_rescue_do_not_count_as_responses(tmp_path):
+    import glob
+
+    import pandas as pd
+
+    def run(excludes, out):
+        d = {**SPEC, "duration": "12 weeks",
+             "arms": [{"name": "placebo", "drug": "none", "rescue": {"below": 20, "excludes": excludes}}],
+             "endpoints": [{"name": "ever", "kind": "ever_responder", "threshold": 50}]}
+        res = run_trial(parse_trial_spec(d).with_run_options(n=40), out_dir=str(out), workers=1, progress=False, engine="roadrunner")
+        df = pd.concat(pd.read_parquet(f) for f in sorted(glob.glob(str(out / "shards" / "*.parquet"))))
+        return res, np.array(df["visits"].tolist(), dtype=float), df["rescued"].to_numpy()
+
+    r0, v0, resc = run("0 days", tmp_path / "a")
+    r4, v4, _ = run("4 weeks", tmp_path / "b")
+    assert resc.any() and not np.isnan(v0).any()
+    gone = np.isnan(v4)
+    assert gone.any() and np.array_equal(v0[~gone], v4[~gone])  # the same subjects; only excluded visits differ
+    for row, g in zip(v0, gone):
+        idx = np.flatnonzero(g)
+        if len(idx):  # each excluded run follows a visit below the rescue threshold
+            starts = idx[np.r_[True, np.diff(idx) > 1]]
+            assert all(row[s - 1] < 20 for s in starts)
+            # every excluded visit lies within 4 weekly visits after a visit below the threshold (a rescue)
+            assert all(np.any(row[max(0, k - 4):k] < 20) for k in idx)
+    assert r4.arms["placebo"]["endpoints"]["ever"]["estimate"] <= r0.arms["placebo"]["endpoints"]["ever"]["estimate"]

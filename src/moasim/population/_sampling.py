@@ -50,6 +50,21 @@ DEFAULT_IIV: tuple[IIV, ...] = (
 #: Drug-effect multiplier of non-responders (Perez-Ruixo 2012: 12 vs 351 %/100 ug/wk).
 NON_RESPONDER_EFFECT = 12.0 / 351.0
 
+#: Fraction of receptor-level non-responders by drug (mixture models of ITP PD):
+#: romiplostim 32% (Perez-Ruixo 2012 J Clin Pharmacol 52:1540, R: the 351 %/100 ug/wk effect
+#: in 68% of patients); eltrombopag 19% (Hayes 2011 J Clin Pharmacol 51:1403, R). No mixture is
+#: published for hetrombopag or avatrombopag: the transmembrane-site class takes eltrombopag's
+#: (A), and so does the drug-free model (the draw only matters when a drug is given).
+NON_RESPONDER_FRACTION = {"romiplostim": 0.32, "eltrombopag": 0.19}
+NON_RESPONDER_DEFAULT = 0.19
+
+
+def non_responder_fraction(spec_value: float | None, drugs: tuple[str, ...]) -> float:
+    """The population's non-responder fraction: the spec's if given, else the drug's published one."""
+    if spec_value is not None:
+        return spec_value
+    return max((NON_RESPONDER_FRACTION.get(d, NON_RESPONDER_DEFAULT) for d in drugs), default=NON_RESPONDER_DEFAULT)
+
 
 #: Measurement error of a platelet count (log-scale SD, proportional): Petrov 2025 Clin
 #: Pharmacol Drug Dev 14:116, Table S1 (nlmixr2lib Petrov_2024_romiplostim.R, R-code):
@@ -91,7 +106,7 @@ class PopulationSpec:
     female: float = 0.6
     splenectomy: float = 0.35
     corticosteroids: float = 0.3
-    non_responder: float = 0.19
+    non_responder: float | None = None  # None: the drug's published fraction (NON_RESPONDER_FRACTION)
     weight_median_kg: float = 70.0
     weight_omega: float = 0.2
     iiv: bool = True
@@ -102,6 +117,8 @@ class PopulationSpec:
     def __post_init__(self) -> None:
         for f in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
             v = getattr(self, f)
+            if f == "non_responder" and v is None:
+                continue
             if not (isinstance(v, (int, float)) and 0 <= v <= 1):
                 raise SpecError(invalid_value(f"population.{f}", v, "a fraction in [0, 1]"))
         if not (0 <= self.baseline_min < self.baseline_max) or self.baseline_median <= 0 or self.baseline_omega < 0:
@@ -186,7 +203,8 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
             if spec.iiv and (v.drug is None or v.drug in drugs):
                 factors[v.parameter] = math.exp(omega * eta)
 
-        nonresp = bool(rng.random() < spec.non_responder)
+        # one uniform per subject whatever the drug (common random numbers across arms)
+        nonresp = bool(rng.random() < non_responder_fraction(spec.non_responder, drugs))
         if nonresp:
             factors["DRUG_EFF"] = NON_RESPONDER_EFFECT
         out.append(SubjectDraw(i, subj, MappingProxyType(factors), nonresp, noise_seed, screen, x0,

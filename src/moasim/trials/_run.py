@@ -128,17 +128,22 @@ class RescueController:
                 Event(t + RESCUE_DAYS, SetParameter("KDES", self.kdes), label="rescue end")]
 
 
-def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger) -> dict[str, Any]:
+def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger, arm: ArmSpec) -> dict[str, Any]:
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
-    vidx = np.searchsorted(t_out, np.array(spec.visit_times) - 1e-9)
+    visit_t = np.array(spec.visit_times)
+    vidx = np.searchsorted(t_out, visit_t - 1e-9)
     doses = [e.dose for e in ledger if e.dose]
     s = draw.subject
+    visits = (plt[vidx] * noise).astype(float)
+    for e in ledger:  # a count within the exclusion window after rescue is not evaluable for response
+        if e.label == "rescue":
+            visits[(visit_t > e.time) & (visit_t <= e.time + arm.rescue_excludes_days + 1e-9)] = np.nan
     return {
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
         "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0] * noise[0]),
         "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
         "rescued": any(e.label == "rescue" for e in ledger),
-        "visits": (plt[vidx] * noise).astype(float).tolist(), "daily": plt.astype(np.float32).tolist(),
+        "visits": visits.tolist(), "daily": plt.astype(np.float32).tolist(),
     }
 
 
@@ -155,7 +160,7 @@ def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
     for draw in draws:
         model, events, controllers, noise = _subject_plan(arm, spec, draw, typical)
         res = run_schedule(engine, model, t_out, events, controllers)
-        rows.append(_subject_row(spec, draw, _platelets(model, t_out, res.states), noise, res.ledger))
+        rows.append(_subject_row(spec, draw, _platelets(model, t_out, res.states), noise, res.ledger, arm))
     return rows
 
 
@@ -172,7 +177,7 @@ def _shard_batched(arm, spec, draws, typical) -> list[dict]:
     res = BatchedEngine(rtol=1e-6, atol=1e-9, threads=1).run(model, params, y0, t_out, schedule=sched)
     rows = []
     for i, (m, _, _, noise) in enumerate(plans):
-        rows.append(_subject_row(spec, draws[i], _platelets(m, t_out, res.states[i]), noise, sched.ledgers[i]))
+        rows.append(_subject_row(spec, draws[i], _platelets(m, t_out, res.states[i]), noise, sched.ledgers[i], arm))
     return rows
 
 

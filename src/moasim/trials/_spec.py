@@ -35,6 +35,10 @@ _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decre
 _END = {"name", "kind", "threshold", "at", "k", "window", "statistic", "below"}
 _BONE_END = {"name", "kind", "output", "at", "statistic", "vs", "event", "by"}
 _POP_KINDS = ("itp", "postmenopausal_osteoporosis")
+#: Counts within this time after rescue therapy do not count as responses (default of
+#: ``rescue: {excludes}``): 8 weeks, the rule of the romiplostim pivotal trials' durable-response
+#: definition as commonly summarised (U: not read in the protocol here; set it to your protocol's).
+RESCUE_EXCLUDES_DAYS = 56.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +53,7 @@ class ArmSpec:
     food: Food | None = None
     for_days: float | None = None  # dosing period (doses stop after it: withdrawal)
     rescue_below: float | None = None  # rescue therapy when the measured count is below this
+    rescue_excludes_days: float = RESCUE_EXCLUDES_DAYS  # visits this long after a rescue do not count as responses
     taper: tuple[float, float] | None = None  # (from day, every days): titrated arms step down one level, then stop
     then: "ArmSpec | None" = None  # bone trials: the follow-on treatment once ``for`` has ended (sequencing)
 
@@ -237,14 +242,18 @@ def _titration(d: Any, drug: str, arm: str) -> TitrationRule:
     return new
 
 
-def _rescue(d: dict, arm: str) -> float | None:
-    """``rescue: {below: COUNT}``: rescue therapy at a visit whose measured count is below COUNT."""
+def _rescue(d: dict, arm: str) -> dict[str, float]:
+    """``rescue: {below: COUNT, excludes: DURATION}``: rescue therapy at a visit whose measured
+    count is below COUNT; visits within ``excludes`` after it do not count as responses."""
     if "rescue" not in d:
-        return None
-    r = _keys(d["rescue"], {"below"}, f"arms[{arm}].rescue")
+        return {}
+    r = _keys(d["rescue"], {"below", "excludes"}, f"arms[{arm}].rescue")
     if "below" not in r:
-        raise SpecError(invalid_value(f"arms[{arm}].rescue", d["rescue"], "{below: COUNT}"))
-    return _platelets(r["below"], f"arms[{arm}].rescue.below")
+        raise SpecError(invalid_value(f"arms[{arm}].rescue", d["rescue"], "{below: COUNT, excludes: DURATION}"))
+    out = {"rescue_below": _platelets(r["below"], f"arms[{arm}].rescue.below")}
+    if "excludes" in r:
+        out["rescue_excludes_days"] = _days(r["excludes"], f"arms[{arm}].rescue.excludes")
+    return out
 
 
 def _arm(d: Any, i: int) -> ArmSpec:
@@ -255,7 +264,7 @@ def _arm(d: Any, i: int) -> ArmSpec:
         extra = set(d) - {"name", "drug", "rescue"}
         if extra:
             raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
-        return ArmSpec(name=name, drug=None, rescue_below=_rescue(d, name))
+        return ArmSpec(name=name, drug=None, **_rescue(d, name))
     if drug not in DRUGS:
         get_drug(str(drug))  # raises the standard unknown-drug line
     entry = get_drug(drug)
@@ -283,13 +292,13 @@ def _arm(d: Any, i: int) -> ArmSpec:
         rule = _titration(d["titration"], drug, name)
         if "every" in d:
             rule = replace(rule, every_days=_interval(d["every"], name))
-        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, rescue_below=rescue, taper=taper)
+        return ArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, taper=taper, **rescue)
     if "dose" not in d:
         raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
     value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
     every = _interval(d["every"], name) if "every" in d else None
     return ArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food, for_days=for_days,
-                   rescue_below=rescue)
+                   **rescue)
 
 
 def _interval(v: Any, arm: str) -> float:
