@@ -5,7 +5,10 @@ References used here, never numbers the fitter printed itself:
 * NIST StRD nonlinear regression, Rat42 (3-parameter logistic) and Rat43 (4-parameter
   Richards curve), certified estimates and standard errors (tests/assay/data/*.dat).
 * ``scipy.optimize.curve_fit`` (MINPACK Levenberg-Marquardt, finite-difference Jacobian,
-  direct EC50 parameterisation) written out in this file for the 4PL/5PL.
+  direct EC50 parameterisation) written out in this file for the 4PL/5PL; its standard errors
+  are the Gauss-Newton ones of R's ``nls``.
+* drc's Hessian standard errors (``vcov.drc``: ``(H / (2 s^2))^-1``), with ``H`` the Hessian of
+  the RSS by central second differences at curve_fit's optimum.
 * Seeded simulation: recovery of known parameters and 95% CI coverage.
 """
 
@@ -141,6 +144,53 @@ def test_5pl_matches_curve_fit():
     p, se = _curve_fit(_f5, x, y, truth)
     for i, k in enumerate(("bottom", "top", "ec50", "hill", "asymmetry")):
         assert _rel(fit.estimates[k], p[i]) < 1e-4 and _rel(fit.se[k], se[i]) < 1e-4, k
+
+
+def _rss_hessian(f, x, y, p, w=None, rel=1e-4):
+    """Hessian of sum w (y - f(x, *p))^2 by central second differences (independent of moasim)."""
+    w = np.ones_like(y) if w is None else w
+    S = lambda q: float(np.sum(w * (y - f(x, *q)) ** 2))  # noqa: E731
+    k = len(p)
+    h = rel * np.maximum(np.abs(p), 1e-3)
+    H = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            e_i, e_j = np.eye(k)[i] * h[i], np.eye(k)[j] * h[j]
+            H[i, j] = (S(p + e_i + e_j) - S(p + e_i - e_j) - S(p - e_i + e_j) + S(p - e_i - e_j)) / (4 * h[i] * h[j])
+    return H
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hessian_se_is_drc_s_observed_information(weighted):
+    # drc (vcov.drc -> vcCont): cov = (H / (2 s^2))^-1, H = Hessian of the RSS in (b, c, d, e),
+    # s^2 = RSS / df. Computed here from curve_fit's optimum in the direct EC50 parameterisation.
+    rng = np.random.default_rng(17)
+    truth = (100.0, 1000.0, 1.3, 1.2)
+    x = np.repeat(np.r_[0.0, np.geomspace(0.01, 100, 7)], 2)  # small, noisy: the two SEs differ
+    mu = _f4(x, *truth)
+    y = mu + rng.normal(0, 90.0, x.size)
+    w = 1.0 / (0.5 + mu / 1000.0) ** 2 if weighted else None
+    fit = fit_4pl(x, y, weights=w, se="hessian")
+    gn = fit_4pl(x, y, weights=w)
+    p, _ = _curve_fit(_f4, x, y, truth, sigma=None if w is None else 1 / np.sqrt(w))
+    rss = float(np.sum((np.ones_like(y) if w is None else w) * (y - _f4(x, *p)) ** 2))
+    s2 = rss / (x.size - 4)
+    cov = np.linalg.inv(_rss_hessian(_f4, x, y, p, w) / (2 * s2))
+    names = ("bottom", "top", "ec50", "hill")
+    for i, k in enumerate(names):
+        assert _rel(fit.se[k], math.sqrt(cov[i, i])) < 1e-5, k
+        assert fit.estimates[k] == gn.estimates[k]  # the estimates do not depend on the SE method
+    assert max(abs(fit.se[k] / gn.se[k] - 1) for k in names) > 1e-3  # and the two methods differ here
+    assert fit.se_method == "hessian" and fit.to_dict()["se_method"] == "hessian"
+    lo, hi = fit.ci95["hill"]
+    assert _rel(hi - lo, 2 * stats.t.ppf(0.975, fit.df) * fit.se["hill"]) < 1e-12
+
+
+def test_unknown_se_method_is_a_one_line_spec_error():
+    with pytest.raises(SpecError) as ei:
+        fit_4pl([0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], se="sandwich")
+    assert "\n" not in str(ei.value) and "hessian" in str(ei.value)
 
 
 def test_ec50_profile_interval_ends_are_at_the_t_threshold():

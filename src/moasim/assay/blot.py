@@ -1,27 +1,49 @@
 """Western-blot densitometry: lanes, bands, background, integrated intensities, normalisation.
 
-Pipeline (as ImageJ's gel analyser, scripted): load a TIFF/PNG (16-bit kept), make bands
-bright (chemiluminescence scans are usually dark-on-light and are inverted), subtract the
-background, find lanes from the column profile, find bands by Otsu segmentation
-(scikit-image ``regionprops``), and integrate the background-subtracted signal over each
-band's box (lane width x band rows).
+The procedure of ImageJ's gel analyser (``Analyze > Gels``), scripted: load a TIFF/PNG (16-bit
+kept) and make bands bright (chemiluminescence scans are dark-on-light and are inverted); find
+the lanes from the column profile; per lane, take the lane profile (intensity summed across the
+lane, row by row), draw a baseline under it, find the bands as peaks of the profile and
+integrate the area between profile and baseline over each band's rows.
 
-Background:
+Lanes and bands (:mod:`._blot_lanes`)
+    Lanes are peaks of the column profile of a log-compressed image, rows weighted by the band
+    signal they hold (faint lanes stand out as well as strong ones); boxes share one width (2%
+    edges of the lane profile) and are cut at the valley between neighbours, so they never
+    overlap. Bands are peaks of each lane's row profile
+    (``scipy.signal.find_peaks``), linked across lanes into band rows (targets) tolerant of tilt
+    and of shifts of a few pixels between lane groups.
+Background (``background=``, :mod:`._blot_background`)
+    * ``'profile'`` (default): per lane, a cubic smoothing spline through the rows of the lane
+      profile outside every band window, bridging the bands (smoothing length: the widest
+      band's FWHM); the automated form of the baselines drawn under the peaks in ImageJ's gel
+      analyser, following curved backgrounds that straight lines and rolling balls cut through.
+    * ``'rolling-ball'``: a 2-D rolling ball after ImageJ's ``Subtract Background`` (ball radius
+      ``radius`` pixels, default 50; not identical to ImageJ's, see
+      :mod:`._blot_background`) summed across the lane.
+    * ``'local'``: a straight line under each band between the profile just above and just
+      below its rows (``margin`` rows each).
+    * ``'none'``: the 1st percentile of the image.
 
-* ``'rolling-ball'``: grey-scale rolling ball (Sternberg 1983; scikit-image
-  ``rolling_ball`` with an ellipsoid kernel, on a min-shrunken image for speed, as ImageJ does).
-  A ball wider than the bands removes any smooth background; planes are preserved exactly.
-* ``'local'``: per band, a straight baseline between the medians of thin strips just above
-  and below the band in the same lane (ImageJ's "straight line" baseline), column by column.
+    Whatever the method, the baseline is clamped below the lane profile row by row, so a
+    background can never exceed the signal it is subtracted from. Bands whose corrected
+    intensity is not positive beyond noise (3 SD of the integrated pixel noise) are flagged
+    (``'non-positive'``), as are bands not detected in their lane (``'not-detected'``, measured
+    where the band row is interpolated) and bands with saturated pixels (``'saturated'``: the
+    detector's full scale, or a clipped maximum); non-positive and saturated bands also give a
+    warning line in ``notes``.
 
-Normalisation: ``phospho / total`` and ``phospho / loading`` per lane, fold change vs the
-mean of the vehicle lanes.
+Normalisation: ``phospho / total`` and ``phospho / loading`` per lane, fold change vs the mean of
+the vehicle lanes.
 
 References
 ----------
+Schneider CA, Rasband WS, Eliceiri KW (2012) NIH Image to ImageJ: 25 years of image analysis.
+Nat Methods 9:671-675.
 Sternberg SR (1983) Biomedical image processing. Computer 16:22-34.
 Gassmann M et al. (2009) Quantifying Western blots: pitfalls of densitometry. Electrophoresis 30:1845.
-Otsu N (1979) A threshold selection method from gray-level histograms. IEEE Trans SMC 9:62-66.
+Woltring HJ (1986) A Fortran package for generalized, cross-validatory spline smoothing and
+differentiation. Adv Eng Software 8:104-113.
 """
 
 from __future__ import annotations
@@ -36,12 +58,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, SpecError, invalid_value, unknown_name
+from . import _blot_background as _bg
+from . import _blot_lanes as _ln
 
 __all__ = ["BlotImage", "Band", "blot_from_array", "BlotQuantification", "load_blot", "subtract_background", "find_lanes",
-           "quantify_blot", "normalise_blot", "plot_blot", "BACKGROUNDS"]
+           "quantify_blot", "normalise_blot", "plot_blot", "BACKGROUNDS", "FLAGS"]
 
-BACKGROUNDS: tuple[str, ...] = ("rolling-ball", "local", "none")
+BACKGROUNDS: tuple[str, ...] = ("profile", "rolling-ball", "local", "none")
+#: band flags: corrected intensity not positive beyond noise (<= 3 SD of the pixel noise integrated over
+#: the box); band not found in its lane (measured where its row runs); saturated pixels in its box
+FLAGS: tuple[str, ...] = ("non-positive", "not-detected", "saturated")
 _IMAGE_EXT = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+_BALL_RADIUS = 50.0  # ImageJ's default rolling-ball radius (pixels)
+_SMOOTHED_SD = 1.0 / math.sqrt(2.0 * math.sqrt(math.pi))  # noise SD left by a 1-row Gaussian smoothing
 
 
 def _ro(a) -> np.ndarray:
@@ -52,12 +81,17 @@ def _ro(a) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlotImage:
-    """A grey-scale blot image with bands bright (float64, original intensity units)."""
+    """A grey-scale blot image with bands bright (float64, original intensity units).
+
+    ``saturation``: the band-bright intensity at which the detector clipped (pixels at or above
+    it are saturated), ``None`` when nothing is clipped.
+    """
 
     pixels: np.ndarray = field(repr=False)
     source: str
     inverted: bool
     bit_depth: int
+    saturation: float | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -77,6 +111,9 @@ def load_blot(path: str | os.PathLike, *, invert: bool | None = None) -> BlotIma
         ``True``: dark bands on light background (film, most scanners) -> inverted as
         ``max_value - pixel``; ``False``: already bright bands (fluorescence); ``None``: decide
         from the image (inverted when the median is nearer the maximum than the minimum).
+
+    Saturated pixels (full scale of an integer image, i.e. 0 of a dark-on-light scan, or a
+    clipped maximum) are recorded in :attr:`BlotImage.saturation`.
     """
     p = str(path)
     if not os.path.isfile(p):
@@ -101,11 +138,11 @@ def load_blot(path: str | os.PathLike, *, invert: bool | None = None) -> BlotIma
     if arr.dtype == object or arr.size == 0 or not np.issubdtype(arr.dtype, np.number):
         raise _image_error(p, "no numeric pixel data")
     arr = np.squeeze(arr)
+    bits = int(np.iinfo(arr.dtype).bits) if np.issubdtype(arr.dtype, np.integer) else 0  # of each channel
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
         arr = arr[..., :3].astype(float) @ np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance
     if arr.ndim != 2 or min(arr.shape) < 16:
         raise _image_error(p, f"shape {arr.shape}; need one 2-D plane of at least 16 x 16 pixels")
-    bits = int(np.iinfo(arr.dtype).bits) if np.issubdtype(arr.dtype, np.integer) else 0
     img = arr.astype(float)
     if not np.all(np.isfinite(img)):
         raise _image_error(p, "non-finite pixels")
@@ -120,147 +157,80 @@ def _orient(img: np.ndarray, source: str, invert: bool | None, bits: int) -> Blo
         invert = float(np.median(img)) > 0.5 * (lo + hi)
     top = float(2**bits - 1) if bits else hi
     px = top - img if invert else img
-    return BlotImage(pixels=_ro(px), source=source, inverted=bool(invert), bit_depth=bits)
+    sat = _bg.clipped_level(px, top if bits else None)
+    return BlotImage(pixels=_ro(px), source=source, inverted=bool(invert), bit_depth=bits, saturation=sat)
 
 
 def blot_from_array(pixels, *, invert: bool | None = False, source: str = "array") -> BlotImage:
-    """Wrap an array (bands bright unless ``invert``)."""
+    """Wrap an array (bands bright unless ``invert``); a clipped maximum is recorded as saturation."""
     a = np.asarray(pixels, dtype=float)
     if a.ndim != 2 or min(a.shape) < 16 or not np.all(np.isfinite(a)):
         raise DataError(invalid_value("blot array", f"shape {a.shape}", "a finite 2-D array of at least 16 x 16"))
     return _orient(a, source, invert, 0)
 
 
-# ----------------------------------------------------------------------------- background
+# ----------------------------------------------------------------------------- background and lanes
 
 
-def subtract_background(pixels: np.ndarray, radius: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling-ball background (Sternberg 1983) -> (signal, background).
+def subtract_background(pixels: np.ndarray, radius: float = _BALL_RADIUS) -> tuple[np.ndarray, np.ndarray]:
+    """ImageJ's rolling-ball background (Sternberg 1983) -> ``(signal, background)``, intensity units.
 
-    The background is the grey-scale opening of the image by a ball of ``radius`` (pixels and
-    intensity units alike, as ImageJ): erosion then dilation with a spherical structuring
-    element, which leaves any plane unchanged and removes features narrower than the ball.
-    For speed the image is shrunk by block means (factor ~radius/10; plane-exact), opened,
-    and interpolated back bilinearly. Edges are padded by odd reflection (planes continue).
-    The opening sits at the noise minima; the background is raised by the median residual
-    of the background pixels (those below the Otsu threshold of the residual) to remove that bias.
+    ``radius``: ball radius in pixels (ImageJ's default 50), larger than the bands' half-height.
+    See :func:`moasim.assay._blot_background.rolling_ball_background` for the details.
     """
-    from scipy import ndimage
-    from skimage.filters import threshold_otsu
-
-    if not radius > 1:
-        raise SpecError(invalid_value("rolling-ball radius", radius, "a number of pixels > 1"))
-    img0 = np.asarray(pixels, dtype=float)
-    plane = _background_plane(img0)
-    img = img0 - plane  # detrended: even reflection at the edges then adds no false dips or ramps
-    f = max(1, int(radius // 10))
-    h, w = img.shape
-    H, W = -(-h // f), -(-w // f)
-    padded = np.pad(img, ((0, H * f - h), (0, W * f - w)), mode="reflect")
-    small = padded.reshape(H, f, W, f).mean(axis=(1, 3))
-    r = max(2, int(math.ceil(radius / f)))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1] * float(f)
-    d2 = yy**2 + xx**2
-    footprint = d2 <= radius**2
-    ball = np.where(footprint, np.sqrt(np.clip(radius**2 - d2, 0, None)) - radius, 0.0)  # sphere cap, apex 0
-    big = np.pad(small, r, mode="reflect")
-    opened = ndimage.grey_opening(big, footprint=footprint, structure=ball)[r:-r, r:-r]
-    if f > 1:
-        # block centres -> full-resolution pixel grid, bilinear (exact for planes)
-        cy = (np.arange(h) - (f - 1) / 2) / f
-        cx = (np.arange(w) - (f - 1) / 2) / f
-        Y, X = np.meshgrid(cy, cx, indexing="ij")
-        bg = ndimage.map_coordinates(np.pad(opened, 1, mode="reflect"), [Y + 1, X + 1], order=1, mode="nearest")
-    else:
-        bg = opened
-    resid = img - bg
-    try:
-        t = threshold_otsu(resid)
-        floor = resid[resid <= t]
-        if floor.size > 0.2 * resid.size:
-            bg = bg + float(np.median(floor))
-    except ValueError:
-        pass
-    bg = bg + plane
-    return img0 - bg, bg
+    _check_radius(radius)
+    img = np.asarray(pixels, dtype=float)
+    bg = _bg.rolling_ball_background(img, float(radius))
+    return img - bg, bg
 
 
-def _background_plane(img: np.ndarray, iterations: int = 4) -> np.ndarray:
-    """Least-squares plane through the background pixels (iteratively: pixels below the median residual)."""
-    h, w = img.shape
-    step = max(1, int(math.sqrt(h * w / 40000)))
-    yy, xx = np.mgrid[0:h:step, 0:w:step]
-    z = img[::step, ::step].ravel()
-    A = np.column_stack([np.ones(z.size), yy.ravel(), xx.ravel()])
-    keep = np.ones(z.size, dtype=bool)
-    coef = np.zeros(3)
-    for _ in range(iterations):
-        coef = np.linalg.lstsq(A[keep], z[keep], rcond=None)[0]
-        res = z - A @ coef
-        keep = res <= np.median(res[keep])
-    Y, X = np.mgrid[0:h, 0:w]
-    return coef[0] + coef[1] * Y + coef[2] * X
+def _check_radius(radius) -> None:
+    if not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 1):
+        raise SpecError(invalid_value("background radius", radius, "a number of pixels > 1"))
 
 
-# ----------------------------------------------------------------------------- lanes and bands
+def find_lanes(signal: np.ndarray, n_lanes: int | None = None, *,
+               width_fraction: float | None = None) -> list[tuple[int, int]]:
+    """Lane column ranges ``[x0, x1)`` (non-overlapping) from a background-subtracted image.
 
-
-def find_lanes(signal: np.ndarray, n_lanes: int | None = None, *, width_fraction: float = 0.8) -> list[tuple[int, int]]:
-    """Lane column ranges ``[x0, x1)`` from peaks of the column profile.
-
-    With ``n_lanes`` the most prominent ``n_lanes`` peaks are kept. Lane width is
-    ``width_fraction`` of the median spacing between lane centres.
+    Parameters
+    ----------
+    signal
+        Bands bright, background about 0 (e.g. the first output of :func:`subtract_background`).
+    n_lanes
+        Number of lanes expected; the ``n_lanes`` most prominent peaks of the column profile.
+    width_fraction
+        Box width as a fraction of the median lane spacing; default: measured from the column
+        profile (2% edges of the lanes, common to all lanes).
     """
-    from scipy import ndimage, signal as sps
-
-    prof = np.clip(signal, 0, None).sum(axis=0)
-    w = signal.shape[1]
-    sm = ndimage.gaussian_filter1d(prof, max(1.0, w / 200))
-    if sm.max() <= 0:
-        raise DataError(invalid_value("blot", "no signal above background", "an image with bands"))
-    peaks, props = sps.find_peaks(sm, prominence=0.05 * sm.max(), distance=max(3, w // 60))
-    if n_lanes is not None:
-        if n_lanes < 1:
-            raise SpecError(invalid_value("lanes", n_lanes, "an integer >= 1"))
-        if peaks.size < n_lanes:
-            raise DataError(invalid_value("lanes", f"{peaks.size} found", f"{n_lanes} lanes with signal (--lanes)"))
-        keep = np.sort(np.argsort(props["prominences"])[::-1][:n_lanes])
-        peaks = peaks[keep]
-    if peaks.size == 0:
-        raise DataError(invalid_value("blot", "no lanes found", "an image with lanes of bands"))
-    spacing = float(np.median(np.diff(peaks))) if peaks.size > 1 else float(w) / 2
-    half = max(1, int(round(width_fraction * spacing / 2)))
-    return [(max(0, int(c) - half), min(w, int(c) + half + 1)) for c in peaks]
+    if n_lanes is not None and not (isinstance(n_lanes, (int, np.integer)) and n_lanes >= 1):
+        raise SpecError(invalid_value("lanes", n_lanes, "an integer >= 1"))
+    equalised, mean, sd = _ln.column_profiles(signal)
+    centres = _ln.find_lane_centres(equalised, sd, n_lanes)
+    return _ln.lane_boxes(mean, centres, width_fraction=width_fraction)
 
 
-def _band_rows(signal: np.ndarray, lanes: list[tuple[int, int]], min_rows: int) -> list[list[tuple[int, int]]]:
-    """Per lane, row ranges of bands: Otsu mask -> connected regions -> row extents (merged if overlapping)."""
-    from skimage.filters import threshold_otsu
-    from skimage.measure import label, regionprops
-
-    pos = np.clip(signal, 0, None)
+def _explicit_centres(centres: Sequence[float], image_width: int) -> np.ndarray:
     try:
-        t = threshold_otsu(pos)
-    except ValueError:
-        t = 0.0
-    mask = pos > t
-    out = []
-    for x0, x1 in lanes:
-        lab = label(mask[:, x0:x1])
-        spans = sorted((r.bbox[0], r.bbox[2]) for r in regionprops(lab) if r.area >= 4)
-        merged: list[list[int]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        out.append([(a, b) for a, b in merged if b - a >= min_rows])
-    return out
+        c = np.asarray(list(centres), dtype=float)
+    except (TypeError, ValueError):
+        c = np.array([np.nan])
+    if c.size == 0 or not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0) or c.min() < 0 or c.max() >= image_width:
+        raise SpecError(invalid_value("lane centres", list(centres)[:6], f"increasing pixel columns in 0..{image_width - 1}"))
+    return c
+
+
+# ----------------------------------------------------------------------------- results
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Band:
-    """One measured band: box rows ``[y0, y1)`` x lane columns ``[x0, x1)``; intensities in pixel units x pixels."""
+    """One measured band: rows ``[y0, y1)`` x lane columns ``[x0, x1)``.
+
+    Intensities are integrated intensity units x pixels. ``peak``: the band's row (detected, or
+    interpolated when ``'not-detected'``); ``saturated``: saturated pixels in the box; ``flags``:
+    any of :data:`FLAGS`.
+    """
 
     lane: int
     index: int  # 0 = top band of the lane (highest molecular weight)
@@ -273,11 +243,22 @@ class Band:
     intensity: float  # background-subtracted integrated intensity
     background: float  # integrated background under the box
     raw: float  # raw integrated intensity
+    peak: float = float("nan")
+    saturated: int = 0
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlotQuantification:
-    """All bands of one blot (immutable) with the background-subtracted image used."""
+    """All bands of one blot (immutable), the image, the detection signal and the lane profiles.
+
+    ``signal``: the image less its 2-D rolling-ball background (used to find lanes and bands);
+    ``profiles`` / ``baselines``: per lane, raw lane profile and baseline (intensity x pixels per
+    row; for ``'local'`` the baseline is defined under the bands only, NaN elsewhere);
+    ``radius``: the rolling-ball radius used (pixels; the ``'rolling-ball'`` background and, for
+    every method, the background removed to find lanes and bands); ``notes``: warnings about
+    flagged bands and band rows left out.
+    """
 
     source: str
     method: str
@@ -285,71 +266,41 @@ class BlotQuantification:
     bands: tuple[Band, ...]
     signal: np.ndarray = field(repr=False)
     image: np.ndarray = field(repr=False)
+    profiles: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    baselines: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    radius: float = float("nan")
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
+        cols = ["lane", "lane_label", "band", "target", "x0", "x1", "y0", "y1", "intensity", "background", "raw",
+                "peak", "saturated_pixels", "flag"]
         return pd.DataFrame([{"lane": b.lane + 1, "lane_label": b.lane_label, "band": b.index + 1, "target": b.name,
                               "x0": b.x0, "x1": b.x1, "y0": b.y0, "y1": b.y1, "intensity": b.intensity,
-                              "background": b.background, "raw": b.raw} for b in self.bands])
+                              "background": b.background, "raw": b.raw, "peak": b.peak,
+                              "saturated_pixels": b.saturated, "flag": ";".join(b.flags)} for b in self.bands],
+                            columns=cols)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "background": self.method, "n_lanes": len(self.lanes),
+                "radius": None if not math.isfinite(self.radius) else float(self.radius),
                 "lanes": [list(map(int, lane)) for lane in self.lanes],
                 "bands": [{"lane": b.lane + 1, "lane_label": b.lane_label, "band": b.index + 1, "target": b.name,
                            "box": [b.x0, b.y0, b.x1, b.y1], "intensity": float(b.intensity),
-                           "background": float(b.background), "raw": float(b.raw)} for b in self.bands]}
+                           "background": float(b.background), "raw": float(b.raw),
+                           "peak_row": None if not math.isfinite(b.peak) else float(b.peak),
+                           "saturated_pixels": int(b.saturated), "flags": list(b.flags)} for b in self.bands],
+                "notes": list(self.notes)}
 
 
-def _local_baseline(img: np.ndarray, x0: int, x1: int, y0: int, y1: int, strip: int) -> np.ndarray:
-    """Straight baseline per column between strips above and below the band (median of each)."""
-    h = img.shape[0]
-    top = img[max(0, y0 - strip):y0, x0:x1]
-    bot = img[y1:min(h, y1 + strip), x0:x1]
-    if top.size == 0 and bot.size == 0:
-        return np.zeros((y1 - y0, x1 - x0))
-    mt = np.median(top, axis=0) if top.size else np.median(bot, axis=0)
-    mb = np.median(bot, axis=0) if bot.size else mt
-    yt, yb = y0 - (top.shape[0] + 1) / 2, y1 + (bot.shape[0] - 1) / 2 if bot.size else y1
-    frac = (np.arange(y0, y1)[:, None] - yt) / max(yb - yt, 1e-9)
-    return mt[None, :] + frac * (mb - mt)[None, :]
-
-
-def _explicit_lanes(centres: Sequence[float], width: float | None, image_width: int) -> list[tuple[int, int]]:
-    c = np.asarray(list(centres), dtype=float)
-    if c.size == 0 or not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0) or c.min() < 0 or c.max() >= image_width:
-        raise SpecError(invalid_value("lane centres", list(centres)[:6], f"increasing pixel columns in 0..{image_width - 1}"))
-    if width is None:
-        width = 0.8 * float(np.median(np.diff(c))) if c.size > 1 else image_width / 2
-    if not (np.isfinite(width) and width >= 1):
-        raise SpecError(invalid_value("lane width", width, "a number of pixels >= 1"))
-    half = max(1, int(round(width / 2)))
-    return [(max(0, int(round(x)) - half), min(image_width, int(round(x)) + half + 1)) for x in c]
-
-
-def _band_extents(sig: np.ndarray, lanes, cores: list[tuple[int, int]], margin: int, frac: float = 0.01):
-    """Rows of each band target: from its detected core, extend while the lane-summed row profile
-    stays above ``frac`` of the band's peak (tails), not past the midpoint to the next band; add ``margin``."""
-    h = sig.shape[0]
-    prof = sum(np.clip(sig[:, x0:x1], 0, None).sum(axis=1) for x0, x1 in lanes)
-    out = []
-    for i, (a, b) in enumerate(cores):
-        lo_lim = 0 if i == 0 else (cores[i - 1][1] + a) // 2
-        hi_lim = h if i == len(cores) - 1 else (b + cores[i + 1][0]) // 2
-        peak = float(prof[a:b].max()) if b > a else 0.0
-        y0, y1 = a, b
-        while y0 > lo_lim and prof[y0 - 1] > frac * peak:
-            y0 -= 1
-        while y1 < hi_lim and prof[y1] > frac * peak:
-            y1 += 1
-        out.append((max(lo_lim, y0 - margin), min(hi_lim, y1 + margin)))
-    return out
+# ----------------------------------------------------------------------------- quantification
 
 
 def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None = None,
                   lane_labels: Sequence[str] | None = None, band_names: Sequence[str] | None = None,
-                  background: str = "local", radius: float = 50.0, margin: int = 3,
+                  background: str = "profile", radius: float | None = None, margin: int = 3,
                   invert: bool | None = None, lane_centres: Sequence[float] | None = None,
                   lane_width: float | None = None) -> BlotQuantification:
-    """Find lanes and bands and integrate background-subtracted band intensities.
+    """Find lanes and bands and integrate background-corrected band intensities.
 
     Parameters
     ----------
@@ -360,69 +311,121 @@ def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None =
     lane_labels
         Names of the lanes left to right (e.g. ``vehicle, 1 nM, 10 nM``).
     band_names
-        Targets top to bottom (e.g. ``pSTAT5, GAPDH``); each lane's bands are matched by their
-        row position to the bands found across all lanes.
+        Targets top to bottom (e.g. ``pSTAT5, GAPDH``): the strongest band rows, as many as
+        names, are measured (a note lists weaker rows left out).
     background
-        ``'local'`` (default), ``'rolling-ball'`` or ``'none'``.
+        ``'profile'`` (default), ``'rolling-ball'``, ``'local'`` or ``'none'`` (module docstring).
     radius
-        Rolling-ball radius in pixels (larger than the bands' half-height).
+        Rolling-ball radius in pixels (default 50, ImageJ's), larger than any band's
+        half-height: the ``'rolling-ball'`` background and, whatever the method, the background
+        removed to find lanes and bands.
     margin
-        Rows added above and below each detected band before integrating (captures tails);
-        also the strip height of the local baseline.
+        Rows added above and below each band's window (at least 3 Gaussian SD either side of
+        the peak, further while a clear band stays above 2% of its peak); also the height of
+        the strips of the ``'local'`` baseline.
     lane_centres, lane_width
-        Explicit lane centres (pixel columns, left to right) and width (default 80% of the
-        spacing): for blots where a lane is empty (e.g. no phospho signal in the vehicle lane)
-        and cannot be found from the image.
+        Explicit lane centres (pixel columns, left to right) and width in pixels (default:
+        measured from the column profile; boxes never overlap): for blots where a lane is empty
+        (e.g. no phospho signal in the vehicle lane) and cannot be found from the image.
+
+    Returns
+    -------
+    :class:`BlotQuantification`, one :class:`Band` per lane and band row, sorted by lane.
     """
     if background not in BACKGROUNDS:
         raise SpecError(unknown_name("background method", background, BACKGROUNDS))
+    if radius is not None:
+        _check_radius(radius)
+    if not (isinstance(margin, (int, np.integer)) and 0 <= margin <= 1000):
+        raise SpecError(invalid_value("margin", margin, "an integer number of rows >= 0"))
+    if n_lanes is not None and not (isinstance(n_lanes, (int, np.integer)) and n_lanes >= 1):
+        raise SpecError(invalid_value("lanes", n_lanes, "an integer >= 1"))
+    if band_names is not None and len(band_names) == 0:
+        raise SpecError(invalid_value("band names", "none", "one name per band row, top to bottom"))
+    if lane_width is not None and not (isinstance(lane_width, (int, float)) and math.isfinite(lane_width) and lane_width >= 1):
+        raise SpecError(invalid_value("lane width", lane_width, "a number of pixels >= 1"))
     img = image if isinstance(image, BlotImage) else load_blot(image, invert=invert)
     px = np.asarray(img.pixels, dtype=float)
-    if background == "rolling-ball":
-        sig, _ = subtract_background(px, radius)
-    elif background == "local":
-        sig, _ = subtract_background(px, max(radius, 2.0))  # only to find lanes/bands; integration uses local baselines
-    else:
-        sig = px - float(np.percentile(px, 1))
+    h, w = px.shape
+    ball = float(radius) if radius is not None else _BALL_RADIUS
+    bg2d = _bg.rolling_ball_background(px, ball)
+    det = px - bg2d
+    equalised, mean, sd = _ln.column_profiles(det)
     if lane_centres is not None:
-        lanes = _explicit_lanes(lane_centres, lane_width, px.shape[1])
+        centres = _explicit_centres(lane_centres, w)
     else:
-        lanes = find_lanes(sig, n_lanes)
+        centres = _ln.find_lane_centres(equalised, sd, n_lanes)
+    lanes = _ln.lane_boxes(mean, centres, width=lane_width)
     if lane_labels is not None and len(lane_labels) != len(lanes):
         raise SpecError(invalid_value("lane labels", len(lane_labels), f"one label per lane ({len(lanes)} lanes found)"))
     labels = [str(s) for s in lane_labels] if lane_labels is not None else [str(i + 1) for i in range(len(lanes))]
-    rows = _band_rows(sig, lanes, min_rows=2)
-    # band "rows" (targets) across lanes: cluster band centres by position
-    centres = sorted(((a + b) / 2, li, (a, b)) for li, rs in enumerate(rows) for a, b in rs)
-    if not centres:
-        raise DataError(invalid_value("blot", "no bands found", "an image with bands above background"))
-    groups: list[list] = []
-    tol = max(4.0, 0.03 * px.shape[0])
-    for c in centres:
-        if groups and c[0] - np.mean([g[0] for g in groups[-1]]) <= tol:
-            groups[-1].append(c)
+
+    noise = max(_bg.pixel_noise(px), 1.0 / math.sqrt(12.0) if img.bit_depth else 0.0)  # integers: rounding noise
+    row_sd = [noise * math.sqrt(x1 - x0) * _SMOOTHED_SD for x0, x1 in lanes]
+    raw_prof = np.array([px[:, x0:x1].sum(axis=1) for x0, x1 in lanes])
+    det_prof = [det[:, x0:x1].sum(axis=1) for x0, x1 in lanes]
+    rows, dropped = _ln.find_band_rows(det_prof, row_sd, centres, len(band_names) if band_names is not None else None)
+    if band_names is not None and len(band_names) > len(rows):
+        raise DataError(invalid_value("band names", len(band_names), f"one name per band row ({len(rows)} band rows found)"))
+    names = [str(n) for n in band_names] if band_names is not None else [f"band{i + 1}" for i in range(len(rows))]
+    stiffness = max(3.0, max(r.fwhm for r in rows))  # rows: smoothing length of the profile baseline
+    floor = float(np.percentile(px, 1))
+    sat_mask = px >= img.saturation if img.saturation is not None else None
+
+    bands, baselines, notes = [], [], []
+    for li, (x0, x1) in enumerate(lanes):
+        prof = raw_prof[li]
+        smooth = _bg.smooth_profile(prof)
+        others = [win for r in dropped if r.detected[li] for win in _ln.band_windows([r], li, h, margin)]
+        windows = _ln.band_windows(rows, li, h, margin)
+        if background == "rolling-ball":
+            base = _bg.clamp_below(bg2d[:, x0:x1].sum(axis=1), prof)
+        elif background == "none":
+            base = _bg.clamp_below(np.full(h, floor * (x1 - x0)), prof)
         else:
-            groups.append([c])
-    if band_names is not None and len(band_names) != len(groups):
-        raise DataError(invalid_value("band names", len(band_names), f"one name per band row ({len(groups)} band rows found)"))
-    names = [str(n) for n in band_names] if band_names is not None else [f"band{i + 1}" for i in range(len(groups))]
-    bands = []
-    extents = _band_extents(sig, lanes, [(min(g[2][0] for g in grp), max(g[2][1] for g in grp)) for grp in groups], margin)
-    for gi, (y0, y1) in enumerate(extents):
-        for li, (x0, x1) in enumerate(lanes):
-            raw = float(px[y0:y1, x0:x1].sum())
-            if background == "local":
-                base = _local_baseline(px, x0, x1, y0, y1, max(2, margin))
-                bgi = float(base.sum())
-                val = raw - bgi
-            else:
-                val = float(sig[y0:y1, x0:x1].sum())
-                bgi = raw - val
-            bands.append(Band(lane=li, index=gi, name=names[gi], lane_label=labels[li], x0=x0, x1=x1, y0=y0, y1=y1,
-                              intensity=val, background=bgi, raw=raw))
+            base = _bg.profile_baseline(prof, _outside(h, [*windows, *others]), stiffness)
+        windows = _ln.band_windows(rows, li, h, margin, smooth - base, row_sd[li])
+        if background == "profile":
+            base = _bg.profile_baseline(prof, _outside(h, [*windows, *others]), stiffness)
+        elif background == "local":
+            base = np.full(h, np.nan)
+            for y0, y1 in windows:
+                base[y0:y1] = np.minimum(_bg.straight_baseline(prof, y0, y1, max(2, margin)), smooth[y0:y1])
+        baselines.append(base)
+        for gi, (y0, y1) in enumerate(windows):
+            raw = float(prof[y0:y1].sum())
+            bgi = float(base[y0:y1].sum())
+            val = raw - bgi
+            nsat = int(np.count_nonzero(sat_mask[y0:y1, x0:x1])) if sat_mask is not None else 0
+            sd_int = noise * math.sqrt((y1 - y0) * (x1 - x0))  # integrated pixel noise over the box
+            flags = tuple(f for f, on in zip(FLAGS, (val <= max(3.0 * sd_int, 1e-9 * abs(raw)),
+                                                      not rows[gi].detected[li], nsat > 0)) if on)
+            b = Band(lane=li, index=gi, name=names[gi], lane_label=labels[li], x0=x0, x1=x1, y0=y0, y1=y1,
+                     intensity=val, background=bgi, raw=raw, peak=float(rows[gi].centres[li]), saturated=nsat,
+                     flags=flags)
+            bands.append(b)
+            where = f"lane {li + 1} ({labels[li]}) {names[gi]}"
+            if "non-positive" in flags:
+                notes.append(f"{where}: background-corrected intensity {val:.4g} is not positive beyond noise "
+                             f"(3 SD = {3 * sd_int:.3g}; no band above background?); ratios with it are meaningless")
+            if nsat:
+                notes.append(f"{where}: {nsat} saturated pixels; intensity underestimated (shorter exposure?)")
+    strong = [r for r in dropped if r.strength >= 0.05 * max(x.strength for x in rows)]
+    if band_names is not None and strong:
+        notes.append(f"{len(strong)} more band row(s) not measured, at rows "
+                     f"{', '.join(f'{r.position:.0f}' for r in strong[:8])} (only {len(rows)} targets named)")
     bands.sort(key=lambda b: (b.lane, b.index))
     return BlotQuantification(source=img.source, method=background, lanes=tuple(lanes), bands=tuple(bands),
-                              signal=_ro(sig), image=_ro(px))
+                              signal=_ro(det), image=_ro(px), profiles=_ro(raw_prof), baselines=_ro(np.array(baselines)),
+                              radius=ball, notes=tuple(notes))
+
+
+def _outside(h: int, windows) -> np.ndarray:
+    """Rows outside every ``[y0, y1)`` window."""
+    m = np.ones(h, dtype=bool)
+    for y0, y1 in windows:
+        m[y0:y1] = False
+    return m
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -438,7 +441,7 @@ def normalise_blot(measurements: pd.DataFrame | BlotQuantification | Mapping[str
     measurements
         A quantification (targets as band names), a mapping target -> quantification of
         separate images/strips with the same lane order, or a table with columns
-        ``lane``, ``lane_label``, ``target``, ``intensity``.
+        ``lane``, ``lane_label``, ``target``, ``intensity`` (and optionally ``flag``).
     phospho, total, loading
         Target names, e.g. ``'pSTAT5'``, ``'STAT5'``, ``'GAPDH'``.
     vehicle
@@ -448,7 +451,8 @@ def normalise_blot(measurements: pd.DataFrame | BlotQuantification | Mapping[str
     -------
     DataFrame per lane: intensities, ``phospho_over_total``, ``phospho_over_loading``,
     ``total_over_loading`` (where available), ``normalised`` (phospho/total if a total is
-    given, else phospho/loading) and ``fold_change``.
+    given, else phospho/loading), ``fold_change`` and, when the table has flags, ``flag``
+    (``target: flags`` of the bands used).
     """
     if isinstance(measurements, BlotQuantification):
         tab = measurements.to_frame()
@@ -490,6 +494,13 @@ def normalise_blot(measurements: pd.DataFrame | BlotQuantification | Mapping[str
             raise SpecError(unknown_name("vehicle lane", veh[0], out["lane_label"].astype(str).tolist()))
         ref = float(out.loc[m, "normalised"].mean())
         out["fold_change"] = out["normalised"] / ref if ref != 0 else np.nan
+    if "flag" in tab.columns:
+        used = [t for t in (phospho, total, loading) if t is not None]
+        fl = tab[tab["target"].isin(used) & (tab["flag"].fillna("") != "")]
+        by_lane: dict = {}
+        for lane, tgt, f in zip(fl["lane"], fl["target"], fl["flag"]):
+            by_lane.setdefault(lane, []).append(f"{tgt}: {f}")
+        out["flag"] = ["; ".join(by_lane.get(lane, [])) for lane in out["lane"]]
     return out
 
 
@@ -497,7 +508,13 @@ def normalise_blot(measurements: pd.DataFrame | BlotQuantification | Mapping[str
 
 
 def plot_blot(q: BlotQuantification, path: str | os.PathLike | None = None):
-    """The blot with every measured box outlined and labelled (lane, target, intensity)."""
+    """The blot with lane boxes, every measured band outlined and labelled, and the lane profiles.
+
+    Left: the image with lane boxes. Middle: the detection signal with each band's box and its
+    intensity relative to the largest (flagged bands in orange with ``!``). Right: each lane's
+    profile less its baseline (ImageJ's gel-analyser plot with the baseline made the axis; flat
+    at 0 between bands when the baseline fits), band windows shaded.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -505,23 +522,50 @@ def plot_blot(q: BlotQuantification, path: str | os.PathLike | None = None):
     from matplotlib.patches import Rectangle
 
     h, w = q.image.shape
-    fig, axes = plt.subplots(1, 2, figsize=(min(16, 4 + 2 * w / max(h, 1) * 3), 4.8))
-    right = ("background removed (rolling ball, used to find lanes/bands); intensities use local baselines"
-             if q.method == "local" else f"background removed ({q.method})")
-    for ax, im, title in ((axes[0], q.image, "image (dark = signal)"), (axes[1], q.signal, right)):
+    fig, axes = plt.subplots(1, 3, figsize=(min(18, 6 + 3 * w / max(h, 1) * 2), 4.8))
+    names = {"profile": "lane-profile baseline", "rolling-ball": "rolling ball", "local": "local straight lines",
+             "none": "1st percentile"}
+    labels = [b.lane_label for b in q.bands if b.index == 0] or [str(i + 1) for i in range(len(q.lanes))]
+    ticks = [(a + b - 1) / 2 for a, b in q.lanes]
+    for ax, im, title in ((axes[0], q.image, "image (dark = signal), lane boxes"),
+                          (axes[1], q.signal, "bands found (2-D rolling ball removed)")):
         ax.imshow(im, cmap="gray_r", aspect="auto")
         ax.set_title(title, fontsize=9)
-        ax.set_xticks([(a + b) / 2 for a, b in q.lanes])
-        ax.set_xticklabels([b.lane_label for b in q.bands if b.index == 0] or [str(i + 1) for i in range(len(q.lanes))],
-                           rotation=45, fontsize=7)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(labels, rotation=45, fontsize=7)
         ax.set_yticks([])
+    for x0, x1 in q.lanes:
+        axes[0].add_patch(Rectangle((x0 - 0.5, -0.5), x1 - x0, h, fill=False, color="C0", lw=0.6))
     peak = max((abs(b.intensity) for b in q.bands), default=1.0) or 1.0
     for b in q.bands:
-        axes[1].add_patch(Rectangle((b.x0 - 0.5, b.y0 - 0.5), b.x1 - b.x0, b.y1 - b.y0, fill=False, color="C3", lw=0.8))
-        axes[1].text((b.x0 + b.x1) / 2, b.y0 - 1, f"{b.intensity / peak:.2f}", color="C3", fontsize=6, ha="center", va="bottom")
+        col = "C1" if b.flags else "C3"
+        axes[1].add_patch(Rectangle((b.x0 - 0.5, b.y0 - 0.5), b.x1 - b.x0, b.y1 - b.y0, fill=False, color=col, lw=0.8))
+        axes[1].text((b.x0 + b.x1) / 2, b.y0 - 1, f"{b.intensity / peak:.2f}" + ("!" if b.flags else ""), color=col,
+                     fontsize=6, ha="center", va="bottom")
         if b.lane == 0:
-            axes[0].text(-1, (b.y0 + b.y1) / 2, b.name, ha="right", va="center", fontsize=8)
-    fig.suptitle(f"{os.path.basename(q.source)}: {len(q.lanes)} lanes; numbers = intensity / max", fontsize=9)
+            axes[0].text(-1, b.peak if math.isfinite(b.peak) else (b.y0 + b.y1) / 2, b.name, ha="right", va="center",
+                         fontsize=8)
+    ax = axes[2]
+    rows = np.arange(h)
+    if q.profiles.size:
+        for li in range(len(q.lanes)):
+            d = q.profiles[li] - q.baselines[li]
+            span = float(np.nanmax(d)) if np.any(np.isfinite(d)) else 1.0
+            ax.axvline(li, color="C3", lw=0.6, ls="--")
+            ax.plot(li + 0.85 * d / (span if span > 0 else 1.0), rows, color="k", lw=0.6)
+            for b in q.bands:
+                if b.lane == li:
+                    ax.axhspan(b.y0 - 0.5, b.y1 - 0.5, xmin=li / len(q.lanes), xmax=(li + 0.9) / len(q.lanes),
+                               color="C1" if b.flags else "C2", alpha=0.2, lw=0)
+        ax.set_xlim(0, len(q.lanes))
+        ax.set_ylim(h - 0.5, -0.5)
+        ax.set_xticks(np.arange(len(q.lanes)) + 0.45)
+        ax.set_xticklabels(labels, rotation=45, fontsize=7)
+        ax.set_yticks([])
+    ax.set_title(f"lane profile less baseline ({names.get(q.method, q.method)}; dashed = 0)", fontsize=9)
+    nflag = sum(1 for b in q.bands if b.flags)
+    fig.suptitle(f"{os.path.basename(q.source)}: {len(q.lanes)} lanes; numbers = intensity / max"
+                 + (f"; {nflag} flagged band(s) (!)" if nflag else ""), fontsize=9)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)

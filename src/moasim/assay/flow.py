@@ -1,10 +1,12 @@
 """Flow cytometry of megakaryocytes: FCS reading, compensation, transforms, gates, ploidy.
 
-FCS 2.0/3.0/3.1 files are parsed by FlowIO (White et al. 2021); logicle and compensation
-come from FlowUtils. Gates follow Gating-ML 2.0 semantics (Spidlen et al. 2015): a
-rectangle includes its minimum and excludes its maximum; a polygon is the even-odd
-interior of its vertices; a quadrant gate splits two dimensions at one point into
-``++``, ``+-``, ``-+``, ``--`` populations (the split value counts as positive).
+FCS 2.0/3.0/3.1 files (any data set of multi-data-set files) are read and written by
+FlowIO (White et al. 2021), through the thin adapters of :mod:`moasim.assay._fcs` for what
+it gets wrong (empty FCS 2.0 keyword values, the decoded top of scale, ...); logicle and
+compensation come from FlowUtils. Gates follow Gating-ML 2.0 semantics
+(Spidlen et al. 2015): a rectangle includes its minimum and excludes its maximum; a polygon
+is the even-odd interior of its vertices; a quadrant gate splits two dimensions at one point
+into ``++``, ``+-``, ``-+``, ``--`` populations (the split value counts as positive).
 
 DNA-content ploidy: propidium-iodide fluorescence (linear scale) is modelled as a mixture
 of Gaussians at ``mu_2N * 2**k`` (2N, 4N, ..., 64N) with a common coefficient of
@@ -24,8 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -60,7 +60,8 @@ class FlowSample:
     """Events of one FCS data set (immutable).
 
     ``channels`` are the $PnN short names, ``markers`` the $PnS stain labels (``''`` when
-    absent); ``events`` is events x channels (float64, after $PnG/$PnE scaling).
+    absent); ``events`` is events x channels (float64, after $PnG/$PnE scaling); ``ranges``
+    the top of scale of each channel on that decoded scale.
     """
 
     channels: tuple[str, ...]
@@ -70,7 +71,10 @@ class FlowSample:
     version: str
     source: str = ""
     transforms: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    ranges: tuple[float, ...] = ()  # $PnR per channel (top of scale), when known
+    ranges: tuple[float, ...] = ()  # top of scale per channel after decoding ($PnE/$PnG), when known
+    dataset: int = 0  # which data set of the file (0 = the first)
+    n_datasets: int = 1  # how many data sets the file holds ($NEXTDATA chain)
+    notes: tuple[str, ...] = ()  # repairs made while reading (offsets, empty keywords, ...)
 
     @property
     def n_events(self) -> int:
@@ -102,65 +106,59 @@ def _fcs_error(path, why: str) -> DataError:
 
 
 def read_fcs(path: str | os.PathLike, *, dataset: int = 0) -> FlowSample:
-    """Read one data set of an FCS 2.0/3.0/3.1 file with FlowIO.
+    """Read one data set of an FCS 2.0/3.0/3.1 list-mode file.
+
+    FlowIO parses the file and decodes the values (:mod:`moasim.assay._fcs` adapts it):
+    log-amplified integer channels ($PnE = f1,f2, f1 > 0) to ``f2 * 10**(f1 * x / $PnR)``,
+    linear ones divided by $PnG, the time channel times $TIMESTEP. ``ranges`` holds each
+    channel's top of scale *after* decoding (``f2 * 10**f1`` for log channels, ``$PnR / $PnG``
+    for linear ones). Repairs of instrument quirks (an end offset one byte off, empty
+    FCS 2.0 keyword values, an empty $TOT) apply to every data set and are listed in ``notes``.
 
     Parameters
     ----------
     path
-        The ``.fcs`` file.
+        The ``.fcs`` (or ``.lmd``) file.
     dataset
-        Index of the data set in multi-data-set files ($NEXTDATA chains).
+        Index of the data set (0 = the first) in files that chain several with $NEXTDATA,
+        e.g. Beckman Coulter LMD files (an FCS 2.0 and an FCS 3.0 copy of the events).
+        ``n_datasets`` of the result says how many the file holds.
 
     Raises
     ------
     DataError
-        Missing, truncated, corrupt or empty file.
+        Missing, truncated, corrupt or empty file; a keyword the DATA segment needs is
+        missing or empty (the message names it).
+    SpecError
+        ``dataset`` outside ``0..n_datasets - 1``.
     """
-    import flowio
+    from . import _fcs
 
     p = str(path)
+    if isinstance(dataset, bool) or not isinstance(dataset, (int, np.integer)):
+        raise SpecError(invalid_value("dataset", dataset, "a data set index 0, 1, ...", p))
     if not os.path.isfile(p):
         raise DataError(invalid_value("FCS file", p, "an existing readable file"))
-    if os.path.getsize(p) < 58:
-        raise _fcs_error(p, "shorter than the 58-byte FCS header")
-    with open(p, "rb") as fh:
-        magic = fh.read(6)
-    if not re.fullmatch(rb"FCS[23]\.[01]", magic):
-        raise _fcs_error(p, f"header starts {magic!r}, not FCS2.0/3.0/3.1")
-    fd = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            try:
-                fd = flowio.FlowData(p)
-            except flowio.exceptions.MultipleDataSetsError:
-                sets = flowio.read_multiple_data_sets(p)
-                if not 0 <= dataset < len(sets):
-                    raise SpecError(invalid_value("dataset", dataset, f"0..{len(sets) - 1}", p)) from None
-                fd = sets[dataset]
-            except flowio.exceptions.DataOffsetDiscrepancyError:
-                fd = flowio.FlowData(p, ignore_offset_discrepancy=True)
-            except flowio.exceptions.FCSParsingError as exc:
-                if "off by 1" not in str(exc):
-                    raise
-                # some instruments (MACSQuant) write $BEGINDATA one byte off; FlowIO can correct it
-                fd = flowio.FlowData(p, ignore_offset_error=True)
-            events = np.asarray(fd.as_array(preprocess=True), dtype=float)
-        except (SpecError, DataError):
-            raise
-        except Exception as exc:  # FlowIO raises many types on corrupt input
-            msg = (str(exc).splitlines() or [type(exc).__name__])[0][:100]
-            raise _fcs_error(p, msg) from None
-    n_ch = int(fd.channel_count)
+    try:
+        fd = _fcs.read(p, int(dataset))
+    except _fcs.DataSetIndexError as exc:
+        raise SpecError(invalid_value("dataset", dataset, f"0..{exc.n - 1} (the file holds {exc.n} data "
+                                      f"set{'s' if exc.n != 1 else ''})", p)) from None
+    except _fcs.FCSFormatError as exc:
+        raise _fcs_error(p, str(exc)) from None
+    except (MemoryError, OSError) as exc:
+        raise _fcs_error(p, f"{type(exc).__name__}: {str(exc)[:80]}") from None
+    except Exception as exc:  # defensive: corrupt input must end in a DataError, never a traceback
+        msg = (str(exc).splitlines() or [type(exc).__name__])[0][:100]
+        raise _fcs_error(p, msg) from None
+    events = fd.events
+    n_ch = len(fd.channels)
     if events.ndim != 2 or events.shape[1] != n_ch or n_ch == 0:
         raise _fcs_error(p, "event matrix does not match $PAR")
     if events.shape[0] == 0:
         raise _fcs_error(p, "no events")
-    info = [fd.channels.get(i + 1) if isinstance(fd.channels, Mapping) else None for i in range(n_ch)]
-    if any(not isinstance(c, Mapping) for c in info):
-        raise _fcs_error(p, "a parameter without $PnN/$PnB keywords")
-    chans = tuple(str(c.get("pnn", f"P{i + 1}")).strip() for i, c in enumerate(info))
-    marks = tuple(str(c.get("pns", "") or "").strip() for c in info)
+    chans = tuple(c.name for c in fd.channels)
+    marks = tuple(c.marker for c in fd.channels)
     if len(set(chans)) != len(chans):  # $PnN must be unique (FCS 3.1); some instruments repeat them
         seen: dict[str, int] = {}
         uniq = []
@@ -168,15 +166,10 @@ def read_fcs(path: str | os.PathLike, *, dataset: int = 0) -> FlowSample:
             seen[c] = seen.get(c, 0) + 1
             uniq.append(c if seen[c] == 1 else f"{c}_{seen[c]}")
         chans = tuple(uniq)
-    meta = {str(k): str(v) for k, v in fd.text.items()}
-    ranges = []
-    for c in info:
-        try:
-            ranges.append(float(c.get("pnr", "nan")))
-        except (TypeError, ValueError):
-            ranges.append(float("nan"))
+    meta = dict(fd.keywords)  # FlowIO's names (lower case, '$' removed): metadata["spillover"]
     return FlowSample(channels=chans, markers=marks, events=_ro(events), metadata=MappingProxyType(meta),
-                      version=str(fd.version), source=p, ranges=tuple(ranges))
+                      version=fd.version, source=p, ranges=tuple(float(c.top) for c in fd.channels),
+                      dataset=fd.dataset, n_datasets=fd.n_datasets, notes=fd.notes)
 
 
 def write_fcs(path: str | os.PathLike, events, channels: Sequence[str], markers: Sequence[str] | None = None,
@@ -248,8 +241,10 @@ def arcsinh(x, *, cofactor: float = 150.0) -> np.ndarray:
 def transform(sample: FlowSample, channels: Sequence[str], kind: str = "logicle", **params) -> FlowSample:
     """Return a sample with ``channels`` transformed (``'logicle'``, ``'arcsinh'`` or ``'none'``).
 
-    Logicle's top of scale ``T`` defaults to each channel's $PnR (else 262144); other
-    parameters (``W``, ``M``, ``A``; arcsinh ``cofactor``) pass through.
+    Logicle's top of scale ``T`` defaults to each channel's decoded top of scale
+    (``sample.ranges``: $PnR for linear channels, ``f2 * 10**f1`` for log-amplified FCS 2.0
+    channels with $PnE = f1,f2; else 262144); other parameters (``W``, ``M``, ``A``;
+    arcsinh ``cofactor``) pass through.
     """
     funcs = {"logicle": logicle, "arcsinh": arcsinh, "none": lambda v, **_: np.asarray(v, dtype=float)}
     if kind not in funcs:
@@ -260,7 +255,7 @@ def transform(sample: FlowSample, channels: Sequence[str], kind: str = "logicle"
         i = sample.index(ch)
         kw = dict(params)
         if kind == "logicle" and "T" not in kw and i < len(sample.ranges) and np.isfinite(sample.ranges[i]) and sample.ranges[i] > 1:
-            kw["T"] = float(sample.ranges[i])  # top of scale: the channel's $PnR
+            kw["T"] = float(sample.ranges[i])  # top of scale of the decoded channel
         ev[:, i] = funcs[kind](ev[:, i], **kw)
         done[sample.channels[i]] = kind
     return replace(sample, events=_ro(ev), transforms=MappingProxyType(done))

@@ -27,7 +27,7 @@ def _run_dose_response(args) -> int:
     res = fit_dose_response(
         data, concentration=args.concentration, response=args.response, group=args.group, model=args.model,
         weights=args.weights, shared=shared, reference=args.reference, fix_bottom=args.fix_bottom,
-        exclude_outliers=args.exclude_outliers,
+        exclude_outliers=args.exclude_outliers, se=args.se,
     )
     comparisons = {}
     if args.compare:
@@ -35,51 +35,98 @@ def _run_dose_response(args) -> int:
 
         other = fit_dose_response(
             data, concentration=args.concentration, response=args.response, group=args.group, model=args.compare,
-            weights=args.weights, reference=args.reference, fix_bottom=args.fix_bottom, profile=False,
+            weights=args.weights, reference=args.reference, fix_bottom=args.fix_bottom, profile=False, se=args.se,
         )
         for g, c in res.groups.items():
             o = other.groups[g]
             reduced, full = (c, o) if len(c.parameters) < len(o.parameters) else (o, c)
             if len(reduced.parameters) == len(full.parameters):
                 raise SpecError(invalid_value("--compare", args.compare, "a model nested with --model (3pl < 4pl < 5pl)"))
-            comparisons[g] = compare_models(reduced, full)
+            # a group with no fitted curve under either model has no comparison (null)
+            comparisons[g] = compare_models(reduced, full) if c.curve is not None and o.curve is not None else None
     if args.plot:
         write_atomic(args.plot, lambda tmp: plot_dose_response(res, tmp, unit=args.unit or ""))
     if args.out:
         write_atomic(args.out, lambda tmp: res.to_frame().to_csv(tmp, index=False))
+    code = 0 if res.any_ec50 else 1  # 1: the fit ran but no group has an EC50 (see --help)
     if args.json:
         obj = res.to_dict()
         if comparisons:
-            obj["model_comparison"] = {g: c.to_dict() for g, c in comparisons.items()}
+            obj["model_comparison"] = {g: c.to_dict() if c is not None else None for g, c in comparisons.items()}
         print_json(obj)
-        return 0
+        return code
     unit = f" {args.unit}" if args.unit else ""
     for g, c in res.groups.items():
         print(f"group {g}: {c.model.upper()}, n={c.n}, residual SD {_fmt(c.sigma)}" + (f", outliers at rows {list(map(int, c.outlier.nonzero()[0]))}" if c.outlier.any() else "")
 )
+        if c.status != "ok":
+            print(f"  status: {c.status}")
         for note in c.notes:
             print(f"  note: {note}")
+        if c.curve is None:
+            continue
         print(f"  {'parameter':<10} {'estimate':>12} {'SE':>12} {'95% CI':>28}")
         for k, v in c.estimates.items():
             lo, hi = c.ci95[k]
+            if k == "ec50" and c.ec50_bound is not None:
+                b_lo, b_hi = c.ec50_bound
+                bound = f"> {_fmt(b_lo)}" if b_lo is not None else f"< {_fmt(b_hi)}"
+                print(f"  {k:<10} {bound:>12} {'-':>12} {'-':>28}{unit} (bound)")
+                continue
+            if k == "ec50":
+                lo, hi = (None if o else e for e, o in zip((lo, hi), c.ec50_ci_open))
             note = " (fixed)" if k in c.fixed else (" (profile)" if k == "ec50" else "")
             print(f"  {k:<10} {_fmt(v):>12} {_fmt(c.se[k]):>12} {'[' + _fmt(lo) + ', ' + _fmt(hi) + ']':>28}{unit if k == 'ec50' else ''}{note}")
     for g, rp in res.relative_potency.items():
+        lo, hi = (None if o else e for e, o in zip(rp.ci95, rp.ci_open))
         print(f"relative potency {g} vs {rp.reference} (EC50_ref/EC50_test, parallel model): {_fmt(rp.estimate)} "
-              f"[{_fmt(rp.ci95[0])}, {_fmt(rp.ci95[1])}]")
+              f"[{_fmt(lo)}, {_fmt(hi)}]")
+        for note in rp.notes:
+            print(f"  note: {note}")
     for g, c in comparisons.items():
+        if c is None:
+            print(f"model comparison, group {g}: not available (no fitted curve)")
+            continue
         print(f"model comparison, group {g}: {c.reduced} vs {c.full}: F({c.df_num},{c.df_den}) = {_fmt(c.f_statistic)}, "
               f"p = {_fmt(c.p_value)}; AIC {_fmt(c.aic_reduced)} vs {_fmt(c.aic_full)} (prefers {c.preferred_by_aic})")
     if res.parallelism is not None:
         p = res.parallelism
         print(f"parallelism F-test (shared shape vs separate curves): F({p.df_num},{p.df_den}) = {_fmt(p.f_statistic)}, p = {_fmt(p.p_value)}")
-    return 0
+    for note in res.notes:
+        print(f"note: {note}")
+    return code
+
+
+_DR_EPILOG = """\
+groups without an EC50 (JSON "status" and "notes" per group; estimates null):
+  ec50_bound        the fitted EC50 lies beyond the tested concentrations: reported as a
+                    bound ("ec50_bound": [highest, null] = "EC50 above the highest
+                    concentration", or [null, lowest]), with no SE or CI
+  no_dose_response  all responses equal, or the curve fits no better than a horizontal
+                    line (F-test, p >= 0.05), e.g. only one plateau within the tested range
+  not_identifiable  a single positive concentration (with or without zero-dose wells),
+                    fewer concentrations than parameters, or no finite fit
+A step-like fit (no concentration within the 10-90% transition) keeps its EC50 with the
+profile interval but no SE for ec50 and hill. An end of a profile-likelihood interval the
+data do not close is null, with a note. Relative potency involving a group without an EC50
+is null, with a note.
+
+exit status:
+  0  at least one group has an EC50 estimate (others may carry notes and nulls)
+  1  the fit ran but no group has an EC50 estimate; the JSON, table and plot are still written
+  2  invalid input or options, including fewer observations than free parameters
+"""
 
 
 def _register_fit(sub) -> None:
     p = sub.add_parser("fit", help="fit models to lab data (dose-response curves)")
     fsub = p.add_subparsers(dest="fit_command", metavar="WHAT", parser_class=type(p))
-    d = fsub.add_parser("dose-response", help="3PL/4PL/5PL fit per group: estimates, SEs, 95%% CIs, relative potency")
+    import argparse
+
+    d = fsub.add_parser("dose-response", help="3PL/4PL/5PL fit per group: estimates, SEs, 95%% CIs, relative potency",
+                        description="Fit 3PL/4PL/5PL log-logistic curves per group: estimates, standard errors, 95% CIs "
+                                    "(profile likelihood for the EC50), relative potency and a parallelism test.",
+                        epilog=_DR_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("file", metavar="FILE", help="tidy CSV/TSV/Excel table (or a plate grid with --plate-map)")
     d.add_argument("--model", default="4pl", help="3pl, 4pl or 5pl (default 4pl)")
     d.add_argument("--group", default=None, metavar="COL", help="column that splits the data into curves")
@@ -91,6 +138,9 @@ def _register_fit(sub) -> None:
     d.add_argument("--fix-bottom", type=float, default=None, metavar="VALUE", help="hold the bottom plateau at VALUE")
     d.add_argument("--exclude-outliers", action="store_true", help="refit without flagged outliers")
     d.add_argument("--compare", default=None, metavar="MODEL", help="also fit MODEL (nested: 3pl < 4pl < 5pl): F-test and AIC")
+    d.add_argument("--se", default="gauss-newton", choices=("gauss-newton", "hessian"),
+                   help="standard errors: gauss-newton, s^2 (J'WJ)^-1 as R's nls and Prism (default); hessian, "
+                        "s^2 (H/2)^-1 with H the Hessian of the RSS, as R's drc")
     d.add_argument("--plate-map", default=None, metavar="MAP.csv", help="FILE is a 96/384-well grid; MAP has well + columns")
     d.add_argument("--unit", default=None, help="concentration unit for labels (e.g. nM)")
     d.add_argument("--plot", default=None, metavar="FILE.png", help="write curves with data")
@@ -151,7 +201,7 @@ def _run_flow(args) -> int:
         check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
     thresholds = _parse_thresholds(args.threshold)
     strategy = _load_gates(args.gates) if args.gates else None
-    sample = flow.read_fcs(args.file)
+    sample = flow.read_fcs(args.file, dataset=args.dataset)
     if args.compensate:
         sample = flow.compensate(sample)
     if args.transform != "none":
@@ -163,7 +213,7 @@ def _run_flow(args) -> int:
     for m in thresholds:
         sample.index(m)  # unknown marker -> one-line SpecError before any work
     if args.control:
-        control = flow.read_fcs(args.control)
+        control = flow.read_fcs(args.control, dataset=args.dataset)  # same data set: same scale as FILE
         for m, v in flow.positivity_thresholds(control, args.markers.split(","), args.quantile).items():
             thresholds.setdefault(m, v)
     gating = flow.apply_gates(sample, strategy) if strategy else None
@@ -184,11 +234,16 @@ def _run_flow(args) -> int:
     out = {"file": args.file, "version": sample.version, "n_events": sample.n_events, "channels": list(sample.channels),
            "markers": list(sample.markers), "transforms": dict(sample.transforms),
            "gates": gating.to_dict() if gating else None, "panel": panel.to_dict() if panel else None,
-           "ploidy": ploidy.to_dict() if ploidy else None}
+           "ploidy": ploidy.to_dict() if ploidy else None, "dataset": sample.dataset, "n_datasets": sample.n_datasets,
+           "top_of_scale": [v if math.isfinite(v) else None for v in sample.ranges], "notes": list(sample.notes)}
     if args.json:
         print_json(out)
         return 0
-    print(f"{args.file}: FCS {sample.version}, {sample.n_events} events, {len(sample.channels)} channels")
+    sets = (f"; data set {sample.dataset} of the {sample.n_datasets} in the file (--dataset 0..{sample.n_datasets - 1})"
+            if sample.n_datasets > 1 else ", 1 data set")
+    print(f"{args.file}: FCS {sample.version}, {sample.n_events} events, {len(sample.channels)} channels{sets}")
+    for note in sample.notes:
+        print(f"  note: {note}")
     for c, m in zip(sample.channels, sample.markers):
         print(f"  {c:<16} {m if m != c else ''}")
     if gating:
@@ -204,6 +259,9 @@ def _run_flow(args) -> int:
 def _register_flow(sub) -> None:
     p = sub.add_parser("flow", help="flow cytometry: FCS events, gates, CD41/CD61/CD42b positivity, PI ploidy")
     p.add_argument("file", metavar="FILE.fcs")
+    p.add_argument("--dataset", type=int, default=0, metavar="K",
+                   help="data set K (0 = the first, the default) of a multi-data-set file, e.g. a Coulter .LMD; "
+                        "also used for --control")
     p.add_argument("--gates", default=None, metavar="GATES.yaml", help="gating strategy: JSON/YAML (rectangle, polygon, quadrant) or Gating-ML 2.0 .xml")
     p.add_argument("--compensate", action="store_true", help="apply the file's $SPILLOVER matrix")
     p.add_argument("--transform", default="none", choices=("none", "logicle", "arcsinh"), help="transform before gating")
@@ -268,10 +326,15 @@ def _run_blot(args) -> int:
         print_json(out)
         return 0
     for q in quants:
-        print(f"{q.source}: {len(q.lanes)} lanes, background {q.method}")
-        print(q.to_frame()[["lane", "lane_label", "target", "intensity", "background"]].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        radius = f", radius {q.radius:g} px" if q.method == "rolling-ball" else ""
+        print(f"{q.source}: {len(q.lanes)} lanes, background {q.method}{radius}")
+        print(q.to_frame()[["lane", "lane_label", "target", "intensity", "background", "flag"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     if norm is not None:
         print(norm.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for q in quants:
+        for note in q.notes:
+            print(f"warning: {note}" + (f" [{q.source}]" if len(quants) > 1 else ""))
     return 0
 
 
@@ -281,11 +344,16 @@ def _register_blot(sub) -> None:
     p.add_argument("--lanes", type=int, default=None, help="number of lanes (recommended)")
     p.add_argument("--lane-labels", default=None, metavar="L1,L2,...", help="lane names left to right (e.g. vehicle,1nM,10nM)")
     p.add_argument("--lane-centres", default=None, metavar="X1,X2,...", help="explicit lane centres in pixels (when a lane is empty)")
-    p.add_argument("--lane-width", type=float, default=None, metavar="PX", help="lane width in pixels (with --lane-centres)")
+    p.add_argument("--lane-width", type=float, default=None, metavar="PX", help="lane width in pixels (default: measured; boxes never overlap)")
     p.add_argument("--bands", default=None, metavar="T1,T2,...", help="targets top to bottom (e.g. pSTAT5,GAPDH)")
     p.add_argument("--image", action="append", metavar="TARGET=FILE", help="another strip/membrane, same lanes, one target (repeatable)")
-    p.add_argument("--background", default="local", choices=("local", "rolling-ball", "none"), help="background method (default local)")
-    p.add_argument("--radius", type=float, default=50.0, help="rolling-ball radius in pixels (default 50)")
+    p.add_argument("--background", default="profile", choices=("profile", "rolling-ball", "local", "none"),
+                   help="profile: smooth baseline under each lane profile (default); rolling-ball: ImageJ's 2-D "
+                        "rolling ball; local: straight line under each band; none: 1st percentile. Every baseline "
+                        "stays below the signal; non-positive, undetected and saturated bands are flagged")
+    p.add_argument("--radius", type=float, default=None, metavar="PX",
+                   help="rolling-ball radius in pixels, larger than the bands' half-height (default 50, ImageJ's); "
+                        "also used to find lanes and bands")
     p.add_argument("--invert", default="auto", choices=("auto", "yes", "no"), help="dark bands on light background? (default auto)")
     p.add_argument("--phospho", default=None, metavar="TARGET", help="phospho target to normalise (e.g. pSTAT5)")
     p.add_argument("--total", default=None, metavar="TARGET", help="total protein target (e.g. STAT5)")
