@@ -21,9 +21,7 @@ Independent sources:
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -321,18 +319,8 @@ def test_flowio_defects_the_adapters_work_around(tmp_path):
 # ----------------------------------------------------------------------------- ploidy example
 
 
-def _ploidy_module():
-    name = "moasim_examples_lab_make_ploidy_example"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, LAB / "make_ploidy_example.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-def test_ploidy_example_is_what_its_generator_writes(tmp_path):
-    mk = _ploidy_module()
+def test_ploidy_example_is_what_its_generator_writes(tmp_path, lab_script):
+    mk = lab_script("make_ploidy_example.py")
     mk.make_ploidy_fcs(tmp_path / "ploidy.fcs")
     assert (tmp_path / "ploidy.fcs").read_bytes() == (LAB / "ploidy.fcs").read_bytes()
     assert (LAB / "ploidy.fcs").stat().st_size < 300_000
@@ -343,8 +331,8 @@ def test_ploidy_example_is_what_its_generator_writes(tmp_path):
 
 
 @pytest.mark.reference
-def test_cli_ploidy_recovers_known_fractions(capsys):
-    mk = _ploidy_module()
+def test_cli_ploidy_recovers_known_fractions(capsys, lab_script):
+    mk = lab_script("make_ploidy_example.py")
     assert main(["flow", str(LAB / "ploidy.fcs"), "--ploidy", "PI", "--json"]) == 0
     pl = json.loads(capsys.readouterr().out)["ploidy"]
     # tolerance: 0.01 absolute per class (the fit is within ~0.002 of the exact class counts)

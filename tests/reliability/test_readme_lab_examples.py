@@ -9,12 +9,10 @@ against the true values ``examples/lab/make_examples.py`` generated the files wi
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +25,6 @@ README = REPO / "README.md"
 LAB = REPO / "examples" / "lab"
 LAB_COMMANDS = ("fit", "flow", "blot")
 EXAMPLE_FILES = ("ctg.csv", "mk.fcs", "gates.yaml", "blot.tif", "make_examples.py")
-
-
-def _make_examples():
-    name = "moasim_examples_lab_make_examples"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, LAB / "make_examples.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
 
 
 def _lab_section() -> str:
@@ -115,12 +103,12 @@ def test_readme_lab_commands_found_and_name_shipped_files():
         assert _option(blot, "--vehicle") in _option(blot, "--lane-labels").split(",")
 
 
-def test_make_examples_reproduces_the_shipped_files(tmp_path):
+def test_make_examples_reproduces_the_shipped_files(tmp_path, lab_script):
     import tifffile
 
     from moasim.assay.flow import read_fcs
 
-    mk = _make_examples()
+    mk = lab_script("make_examples.py")
     mk.make_all(tmp_path)
     assert (tmp_path / "ctg.csv").read_text(encoding="utf-8") == (LAB / "ctg.csv").read_text(encoding="utf-8")
     new, old = read_fcs(tmp_path / "mk.fcs"), read_fcs(LAB / "mk.fcs")
@@ -132,8 +120,8 @@ def test_make_examples_reproduces_the_shipped_files(tmp_path):
 # ----------------------------------------------------------------------------- the README commands
 
 
-def test_readme_fit_recovers_generating_ec50s(in_lab_copy, capsys):
-    mk = _make_examples()
+def test_readme_fit_recovers_generating_ec50s(in_lab_copy, capsys, lab_script):
+    mk = lab_script("make_examples.py")
     argv = COMMANDS["fit"]
     obj = _run_json(argv, capsys)
     _assert_plot(argv, in_lab_copy)
@@ -154,8 +142,8 @@ def test_readme_fit_recovers_generating_ec50s(in_lab_copy, capsys):
     assert obj["parallelism"]["p_value"] > 0.05  # generated with common plateaus and slope
 
 
-def test_readme_flow_gates_panel_and_ploidy_match_generation(in_lab_copy, capsys):
-    mk = _make_examples()
+def test_readme_flow_gates_panel_and_ploidy_match_generation(in_lab_copy, capsys, lab_script):
+    mk = lab_script("make_examples.py")
     truth = mk.FLOW_TRUTH
     argv = COMMANDS["flow"]
     out = _run(argv, capsys)
@@ -195,8 +183,8 @@ def test_readme_flow_gates_panel_and_ploidy_match_generation(in_lab_copy, capsys
         assert pl["fractions"][cls] == pytest.approx(frac, abs=0.03), cls
 
 
-def test_readme_blot_fold_change_matches_generation(in_lab_copy, capsys):
-    mk = _make_examples()
+def test_readme_blot_fold_change_matches_generation(in_lab_copy, capsys, lab_script):
+    mk = lab_script("make_examples.py")
     argv = COMMANDS["blot"]
     out = _run(argv, capsys)
     _assert_plot(argv, in_lab_copy)
