@@ -123,3 +123,12 @@ def test_no_out_leaves_no_temp_folder_and_json_is_byte_identical(tmp_path, capsy
         assert not [p for p in os.listdir(tmp_path) if p.startswith("moasim-trial-")]
     finally:
         tempfile.tempdir = None
+
+
+def test_out_in_a_folder_that_does_not_exist_yet(tmp_path, capsys):
+    """The README's `--out runs/bussel` on a fresh clone: missing parents are created."""
+    f = tmp_path / "spec.yaml"
+    f.write_text(yaml.safe_dump(SPEC))
+    out = tmp_path / "runs" / "bussel"
+    assert main(["trial", str(f), "--n", "3", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["out_dir"] == str(out) and (out / "manifest.json").exists()

@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 
+from .._files import check_writable
 from ..errors import SpecError, invalid_value
 
 
@@ -24,30 +25,8 @@ def check_out_path(path: str, allowed: tuple[str, ...], field: str) -> str:
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise SpecError(invalid_value(field, path, "a path in an existing directory"))
-    _check_writable(d, field, path)
+    check_writable(d, field, path)
     return path
-
-
-def check_out_dir(path: str, field: str) -> str:
-    """Validate an output directory (existing or to be created) before any work is done."""
-    full = os.path.abspath(path)
-    if os.path.exists(full) and not os.path.isdir(full):
-        raise SpecError(invalid_value(field, path, "a directory (this is an existing file)"))
-    parent = full if os.path.isdir(full) else os.path.dirname(full)
-    if not os.path.isdir(parent):
-        raise SpecError(invalid_value(field, path, "a directory whose parent exists"))
-    _check_writable(parent, field, path)
-    return path
-
-
-def _check_writable(d: str, field: str, path: str) -> None:
-    """Can a file be created in directory ``d``? (Tried, not guessed: root ignores modes,
-    and read-only mounts such as /sys only say so when written.)"""
-    try:
-        with tempfile.TemporaryFile(dir=d):
-            pass
-    except OSError as exc:
-        raise SpecError(invalid_value(field, path, f"a path in a writable directory ({exc.strerror or type(exc).__name__})")) from None
 
 
 def write_atomic(path: str, writer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import SpecError, invalid_value
-from ._common import check_out_dir, check_out_path, print_json
+from ._common import check_out_path, print_json
 
 
 def run(args) -> int:
@@ -25,8 +25,6 @@ def run(args) -> int:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     if args.workers is not None and args.workers < 1:
         raise SpecError(invalid_value("--workers", args.workers, "an integer >= 1"))
-    if args.out is not None:
-        check_out_dir(args.out, "--out")
     try:
         res = run_trial(spec, out_dir=args.out, scheduler=args.scheduler, workers=args.workers, progress=not args.json, engine=args.engine)
     except KeyboardInterrupt:

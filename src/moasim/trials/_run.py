@@ -27,6 +27,7 @@ from ..dosing import Regimen, TitrationController
 from ..dosing._regimen import regimen_events
 from ..engine import Event, SetParameter, get_engine, run_schedule
 from ..engine._codegen import python_outputs
+from .._files import check_writable
 from ..errors import SolverError, SpecError, invalid_value
 from ..library.build import build_model
 from ..library.drugs import get_drug
@@ -308,10 +309,9 @@ def _check_out_dir(out_dir: str) -> str:
         raise SpecError(invalid_value("--out", out_dir, "a directory (this is an existing file)"))
     try:
         os.makedirs(out_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
     except OSError as exc:
         raise SpecError(invalid_value("--out", out_dir, f"a writable directory ({exc.strerror or exc})")) from None
+    check_writable(out_dir, "--out", out_dir, "a writable directory")
     return out_dir
 
 
