@@ -422,19 +422,13 @@ def run_trial(spec: "TrialSpec | str | Mapping[str, Any]", *, out_dir: str | Non
 
 
 def _check_complete(spec: TrialSpec, shard_dir: str) -> None:
-    """Every (arm, replicate) has exactly subjects 0..n-1 on disk before anything is aggregated."""
-    found = _existing_shards(shard_dir)
-    for a in range(len(spec.arms)):
-        for r in range(spec.replicates):
-            ranges = [(s, c) for s, c, _ in found.get((a, r), [])]
-            pos = 0
-            for start, count in ranges:
-                if start != pos:
-                    break
-                pos += count
-            if pos != spec.n or sum(c for _, c in ranges) != spec.n:  # pragma: no cover - an internal invariant
-                raise SolverError(f"Trial shards of arm {a}, replicate {r} cover {sum(c for _, c in ranges)} subjects, not {spec.n}: "
-                                  f"re-run into an empty --out directory.")
+    """Every (arm, replicate) has exactly subjects 0..n-1 on disk before anything is aggregated
+    (the resume plan finds nothing left to run and no overlap)."""
+    missing, _ = _plan(spec, spec.n, shard_dir)
+    if missing:  # pragma: no cover - an internal invariant
+        a, r, start, count = missing[0]
+        raise SolverError(f"Trial shards of arm {a}, replicate {r} miss subjects {start}..{start + count - 1}: "
+                          f"re-run into an empty --out directory.")
 
 
 def _connect(address: str):
