@@ -1,4 +1,6 @@
-"""Engine + event loop against closed-form PK (house style tier 1: max relative error)."""
+"""Engine + event loop against closed-form PK (house style tier 1: max relative error).
+
+The closed forms are in ``tests/_closed_form.py`` (fixture ``closed_form``), shared with the bone tests."""
 
 import numpy as np
 import pytest
@@ -18,79 +20,39 @@ def _two_cmt():
     )])
 
 
-def _macro(ka, cl, v1, q, v2):
-    """Closed-form 2-compartment constants (Gibaldi & Perrier): alpha, beta and oral/IV coefficients."""
-    k10, k12, k21 = cl / v1, q / v1, q / v2
-    s = k10 + k12 + k21
-    alpha = (s + np.sqrt(s * s - 4 * k10 * k21)) / 2
-    beta = (s - np.sqrt(s * s - 4 * k10 * k21)) / 2
-    return k21, alpha, beta
-
-
-def iv_bolus(t, dose, pars):
-    ka, cl, v1, q, v2 = pars
-    k21, a, b = _macro(*pars)
-    return np.where(t >= 0, dose / v1 * ((a - k21) / (a - b) * np.exp(-a * t) + (k21 - b) / (a - b) * np.exp(-b * t)), 0.0)
-
-
-def oral(t, dose, pars):
-    ka, cl, v1, q, v2 = pars
-    k21, a, b = _macro(*pars)
-    tt = np.clip(t, 0, None)
-    c = ka * dose / v1 * (
-        (k21 - a) / ((ka - a) * (b - a)) * np.exp(-a * tt)
-        + (k21 - b) / ((ka - b) * (a - b)) * np.exp(-b * tt)
-        + (k21 - ka) / ((a - ka) * (b - ka)) * np.exp(-ka * tt)
-    )
-    return np.where(t >= 0, c, 0.0)
-
-
-def infusion(t, rate, dur, pars):
-    """Superposition of a zero-order input: integral of the IV unit response."""
-    ka, cl, v1, q, v2 = pars
-    k21, a, b = _macro(*pars)
-    A, B = (a - k21) / (a - b) / v1, (k21 - b) / (a - b) / v1
-
-    def step(tt):
-        tt = np.clip(tt, 0, None)
-        return rate * (A / a * (1 - np.exp(-a * tt)) + B / b * (1 - np.exp(-b * tt)))
-
-    return step(t) - step(t - dur)
-
-
 PARS_DAY = (1.2 * 24, 5.0 * 24, 40.0, 8.0 * 24, 60.0)
 T = np.linspace(0, 6, 6 * 48 + 1)
 
 
 @pytest.mark.reference
 @pytest.mark.parametrize("engine", ["roadrunner", "scipy"])
-def test_repeated_oral_doses_match_superposition(engine):
+def test_repeated_oral_doses_match_superposition(engine, closed_form):
     m = _two_cmt()
     times = [0.0, 1.0, 2.0, 3.5]
     res = run_schedule(get_engine(engine, rtol=1e-10, atol=1e-12), m, T, [Event(t, Add("DEPOT", 1000.0)) for t in times])
     conc = res.states[:, 1] / 40.0
-    exact = sum(oral(T - t, 1000.0, PARS_DAY) for t in times)
+    exact = sum(closed_form.oral(T - t, 1000.0, PARS_DAY) for t in times)
     mask = exact > 1e-3 * exact.max()
     assert np.max(np.abs(conc[mask] / exact[mask] - 1)) < 1e-6
 
 
 @pytest.mark.reference
 @pytest.mark.parametrize("engine", ["roadrunner", "scipy"])
-def test_iv_bolus_and_infusion_match_closed_form(engine):
+def test_iv_bolus_and_infusion_match_closed_form(engine, closed_form):
     m = _two_cmt()
     rate = 2400.0  # ug/day for 0.5 day
     events = [Event(0.0, Add("C1", 500.0)), Event(1.0, SetParameter("INPUT_C1", rate, additive=True)), Event(1.5, SetParameter("INPUT_C1", -rate, additive=True))]
     res = run_schedule(get_engine(engine, rtol=1e-10, atol=1e-12), m, T, events)
     conc = res.states[:, 1] / 40.0
-    exact = iv_bolus(T, 500.0, PARS_DAY) + infusion(T - 1.0, rate, 0.5, PARS_DAY)
+    exact = closed_form.iv_bolus(T, 500.0, PARS_DAY) + closed_form.infusion(T - 1.0, rate, 0.5, PARS_DAY)
     assert conc[0] == 0.0  # the t=0 sample is pre-dose
     assert np.max(np.abs(conc[1:] / exact[1:] - 1)) < 1e-6
 
 
-def test_observation_at_a_dose_time_is_pre_dose():
+def test_observation_at_a_dose_time_is_pre_dose(closed_form):
     m = _two_cmt()
     t = np.array([0.0, 1.0, 1.0 + 1e-9])
     res = run_schedule(get_engine("roadrunner", rtol=1e-10, atol=1e-12), m, t, [Event(0.0, Add("C1", 100.0)), Event(1.0, Add("C1", 100.0))])
     assert res.states[0, 1] == 0.0
-    assert res.states[1, 1] == pytest.approx(iv_bolus(np.array([1.0]), 100.0, PARS_DAY)[0] * 40, rel=1e-6)
+    assert res.states[1, 1] == pytest.approx(closed_form.iv_bolus(np.array([1.0]), 100.0, PARS_DAY)[0] * 40, rel=1e-6)
     assert res.states[2, 1] - res.states[1, 1] == pytest.approx(100.0, rel=1e-6)

@@ -36,14 +36,3 @@ def test_units_parse_and_refuse():
     with pytest.raises(UnitError, match="Invalid every"):
         to_unit("abc", "day", "every")
 
-
-def test_packaged_targets_match_shared_copy():
-    from pathlib import Path
-
-    shared = Path(__file__).resolve().parents[2] / "shared" / "reference" / "calibration_targets.yaml"
-    if not shared.exists():
-        pytest.skip("shared/ not beside the checkout")
-    from importlib import resources
-
-    ours = resources.files("moasim.validate").joinpath("calibration_targets.yaml").read_text()
-    assert ours == shared.read_text()

@@ -51,6 +51,15 @@ def test_drug_free_steady_state_holds(pop):
         assert np.max(np.abs(v / v[0] - 1)) < 1e-7
 
 
+def test_result_pickles():
+    import pickle
+
+    r = simulate("romiplostim", "3 ug/kg", every="1 week", days=7, population="itp", samples_per_day=1)
+    back = pickle.loads(pickle.dumps(r))
+    assert back.to_json_dict() == r.to_json_dict() and back.summary() == r.summary()
+    assert not back.outputs["platelets"].flags.writeable and back.model.parameter_values == r.model.parameter_values
+
+
 def test_itp_baseline_matches_requested_count():
     for b in (5.0, 18.0, 25.0):
         r = simulate(None, days=10, subject=Subject(population="itp", baseline_platelets=b), samples_per_day=1)
@@ -117,11 +126,77 @@ def test_unit_invariance_of_doses(a, b):
     np.testing.assert_allclose(x.outputs["drug_concentration"], y.outputs["drug_concentration"], rtol=1e-9, atol=0)
 
 
-def test_weight_based_dose_scales_with_weight():
-    light = simulate("romiplostim", "1 ug/kg", days=3, subject=Subject(weight_kg=50.0))
-    heavy = simulate("romiplostim", "1 ug/kg", days=3, subject=Subject(weight_kg=100.0))
-    assert heavy.doses[0][2] == light.doses[0][2] == 1.0
-    assert heavy.parameters["WT"] == 100.0
+# ----------------------------------------------------------------------------- exposure and body weight
+#: romiplostim IV course compared across weights (5 ug/kg: TMDD and platelet response both engaged)
+ROM_IV = dict(route="iv", days=28, samples_per_day=4)
+
+
+@settings(max_examples=5, deadline=None)
+@given(weight=st.floats(40.0, 150.0))
+def test_romiplostim_per_kg_dose_gives_the_same_course_at_every_weight(weight):
+    """Wang 2010: VC_rom is a volume per kg, and every other PK parameter is a rate constant or a
+    concentration (KD, Rtot). A ug/kg dose therefore puts the same concentration in every body and
+    the whole nonlinear course (TMDD, platelets, TPO) is weight-invariant; a flat dose of D ug is
+    the per-kg dose D/WT. Tolerance 1e-5: solver error only (rtol 1e-8)."""
+    ref = simulate("romiplostim", "5 ug/kg", **ROM_IV)  # 70 kg
+    subject = Subject(weight_kg=weight)
+    per_kg = simulate("romiplostim", "5 ug/kg", subject=subject, **ROM_IV)
+    flat = simulate("romiplostim", f"{5.0 * weight} ug", subject=subject, **ROM_IV)
+    for r in (per_kg, flat):
+        for name in ("drug_concentration", "platelets", "tpo"):
+            x, y = r.outputs[name], ref.outputs[name]
+            assert np.max(np.abs(x - y)) <= 1e-5 * np.max(np.abs(y)), (name, r.doses)
+
+
+@pytest.mark.reference
+def test_romiplostim_flat_dose_exposure_scales_as_one_over_weight_without_target(closed_form):
+    """Without c-Mpl (RTOT_rom = 0, so Cfree = Ctot) romiplostim PK is linear two-compartment with
+    V1 = VC_rom*WT, CL = KEL*V1, Q = KCP*V1, V2 = Q/KPC: the closed form, so a flat dose gives
+    concentrations, and AUC, proportional to 1/WT."""
+    dose = 350.0  # ug IV
+    auc_x_weight = []
+    for weight in (45.0, 70.0, 120.0):
+        r = simulate("romiplostim", f"{dose} ug", subject=Subject(weight_kg=weight), parameters={"RTOT_rom": 0.0}, **ROM_IV)
+        p, t, c = r.parameters, np.asarray(r.time), np.asarray(r.outputs["drug_concentration"])
+        v1 = p["VC_rom"] * weight
+        exact = closed_form.iv_bolus(t, dose, (0.0, p["KEL_rom"] * v1, v1, p["KCP_rom"] * v1, p["KCP_rom"] * v1 / p["KPC_rom"]))
+        assert np.max(np.abs(c[t > 0] / exact[t > 0] - 1)) < 1e-6, weight  # t = 0 is pre-dose
+        auc_x_weight.append(np.trapezoid(c, t) * weight)
+    assert np.ptp(auc_x_weight) <= 1e-6 * auc_x_weight[1]
+
+
+def _eltrombopag_auc_inf(weight_kg: float, closed_form) -> tuple[float, dict]:
+    """AUC(0-inf) (ng*day/mL) of one fasting 50 mg dose: trapezoid on 5-minute samples over 21 days
+    (numerical error ~1e-4) plus the tail C_last/beta (beta: terminal rate of the disposition)."""
+    r = simulate("eltrombopag", "50 mg", days=21, samples_per_day=288, subject=Subject(weight_kg=weight_kg))
+    p, t, c = r.parameters, np.asarray(r.time), np.asarray(r.outputs["drug_concentration"])
+    _, _, beta = closed_form.macro_constants(0.0, p["CL_elt"], p["V2_elt"], p["Q_elt"], p["V3_elt"])
+    return float(np.trapezoid(c, t) + c[-1] / beta), p
+
+
+@pytest.mark.reference
+def test_eltrombopag_exposure_follows_the_published_weight_effect(closed_form):
+    """Gibiansky 2011 (J Clin Pharmacol 51:842): CL/F is 26% lower at 43 kg and 41% higher at 122 kg
+    than at 70 kg. Eltrombopag PK is linear, AUC = dose/(CL/F), so AUC(70)/AUC(WT) is the published
+    CL/F ratio; abs 0.005: the percentages are published as whole numbers."""
+    ref, _ = _eltrombopag_auc_inf(70.0, closed_form)
+    assert ref / _eltrombopag_auc_inf(43.0, closed_form)[0] == pytest.approx(0.74, abs=0.005)
+    assert ref / _eltrombopag_auc_inf(122.0, closed_form)[0] == pytest.approx(1.41, abs=0.005)
+
+
+@pytest.mark.reference
+@settings(max_examples=5, deadline=None)
+@given(weight=st.floats(40.0, 150.0))
+def test_eltrombopag_auc_is_dose_over_weight_scaled_clearance(weight, closed_form):
+    """AUC(0-inf) = dose/CL with CL = CL_typical x 1.17 (healthy) x (WT/70)^0.62 from the published
+    typical values (Gibiansky 2011; the module's WT_EXP_CL and COV_CL): exposure of a fixed mg dose
+    scales as (WT/70)^-0.62. Tolerance 1e-3: the AUC's numerical error (~1e-4)."""
+    from moasim.library.pk import gibiansky2011_eltrombopag as elt
+
+    auc, p = _eltrombopag_auc_inf(weight, closed_form)
+    cl_70 = 0.668 * 24.0 * elt.COV_CL["healthy"]  # L/day; CL/F 0.668 L/h (Gibiansky 2011)
+    assert p["WT"] == weight
+    assert auc == pytest.approx(50_000.0 / (cl_70 * (weight / 70.0) ** elt.WT_EXP_CL), rel=1e-3)
 
 
 def test_romiplostim_is_competitive_and_small_molecules_additive_with_tpo():

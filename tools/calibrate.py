@@ -7,7 +7,7 @@ Each objective computes the target metric exactly as ``moasim validate`` does.
 NOTE: the final class values E_TM = 0.1 and FVIVO come from a joint choice with the
 population targets (tools/calibrate_population.py: the HV curve alone prefers a saturating
 E_TM ~0.056, which left the ITP response too weak), and FVIVO was then re-expressed per
-transmembrane-site KD (receptor_params.in_vivo_mapping: 2216 x 13.4/3646 = 8.144). The
+transmembrane-site KD (moasim.library.receptor_params: 2216 x 13.4/3646 = 8.144). The
 ``eltrombopag_pd`` step is kept as the single-target fit for comparison; its x0 is in the
 current units.
 """

@@ -6,7 +6,7 @@ virtual patients, and analysis of the lab data such drugs are characterised with
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 from .library.build import Subject as Subject
 from .library.drugs import Food as Food

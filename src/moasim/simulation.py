@@ -1,111 +1,32 @@
-"""``simulate()``: one typical subject on a regimen, and its immutable result."""
+"""``simulate()``: one typical subject on a regimen, and its immutable result (:class:`SimulationResult`)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
 
+from ._simulation_result import SimulationResult
 from .dosing import Regimen, TitrationController, get_rule, parse_dose
 from .dosing._regimen import regimen_events
 from .engine import get_engine, run_schedule
 from .engine._codegen import python_outputs
 from .errors import DosingError, SpecError, invalid_value
+from .library._layers import BONE_DRUGS, BONE_POPULATIONS
 from .library.build import Subject, build_model
 from .library.drugs import Food, check_route, get_drug
 from .limits import MAX_DAYS, check_days, check_interval, check_non_empty
-from .model import Model
 from .units import to_unit
+from ._frozen import read_only
+
 
 __all__ = ["simulate", "SimulationResult"]
 
-#: drugs and populations handled by the bone layer (moasim.library.bone)
-BONE_DRUGS = ("romosozumab", "alendronate", "denosumab", "teriparatide")
-BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
 
 #: outputs reported by ``simulate`` (besides drug concentration), with units
 CORE_OUTPUTS = ("platelets", "tpo", "megakaryocytes", "receptor_activation", "cmpl_mass", "production", "platelet_release")
-
-
-@dataclass(frozen=True, kw_only=True)
-class SimulationResult:
-    """Result of :func:`simulate`: outputs over time, units, the dose ledger and provenance.
-
-    Arrays are read-only. ``to_frame()`` gives a tidy table
-    (``time_days, variable, value, unit``).
-    """
-
-    time: np.ndarray
-    outputs: Mapping[str, np.ndarray]
-    units: Mapping[str, str]
-    doses: tuple[tuple[float, str, float, str], ...]  # (time_days, drug, amount, unit)
-    subject: Subject
-    drug: str | None
-    regimen: str
-    engine: str
-    parameters: Mapping[str, float] = field(repr=False)
-    model: Model = field(repr=False)
-
-    def to_frame(self):
-        """Tidy pandas DataFrame: one row per time and output."""
-        import pandas as pd
-
-        rows = []
-        for name, values in self.outputs.items():
-            rows.append(pd.DataFrame({"time_days": self.time, "variable": name, "value": values, "unit": self.units[name]}))
-        return pd.concat(rows, ignore_index=True)
-
-    def to_json_dict(self) -> dict:
-        """The ``simulate --json`` contract: ``{"time_days", "outputs", "units", ...}``."""
-        from . import __version__
-
-        return {
-            "time_days": [float(t) for t in self.time],
-            "outputs": {k: [float(v) for v in vals] for k, vals in self.outputs.items()},
-            "units": dict(self.units),
-            "doses": [{"time_days": t, "drug": d, "amount": a, "unit": u} for t, d, a, u in self.doses],
-            "drug": self.drug,
-            "regimen": self.regimen,
-            "population": self.subject.population,
-            "engine": self.engine,
-            "version": __version__,
-        }
-
-    def summary(self) -> dict[str, float]:
-        """Key numbers: baseline, peak, day of peak, nadir of platelets and final value."""
-        plt = self.outputs["platelets"]
-        i = int(np.argmax(plt))
-        out = {
-            "baseline_platelets": float(plt[0]),
-            "peak_platelets": float(plt[i]),
-            "peak_day": float(self.time[i]),
-            "peak_fold": float(plt[i] / plt[0]),
-            "nadir_platelets": float(np.min(plt)),
-            "final_platelets": float(plt[-1]),
-            "baseline_tpo": float(self.outputs["tpo"][0]),
-        }
-        if "drug_concentration" in self.outputs:
-            c = self.outputs["drug_concentration"]
-            out["cmax_ng_per_mL"] = float(np.max(c))
-        return out
-
-    def summary_units(self) -> dict[str, str]:
-        """Unit of each :meth:`summary` value (``"1"``: dimensionless)."""
-        plt, tpo = self.units.get("platelets", "1e9/L"), self.units.get("tpo", "pg/mL")
-        out = {"baseline_platelets": plt, "peak_platelets": plt, "peak_day": "day", "peak_fold": "1", "nadir_platelets": plt,
-               "final_platelets": plt, "baseline_tpo": tpo}
-        if "drug_concentration" in self.outputs:
-            out["cmax_ng_per_mL"] = "ng/mL"
-        return out
-
-    def plot(self, path: str | None = None, title: str | None = None):
-        """Platelets, TPO and drug concentration over time (matplotlib figure; saved if ``path``)."""
-        from .report.plots import plot_simulation
-
-        return plot_simulation(self, path, title)
 
 
 def _times(days: float, per_day: int) -> np.ndarray:
@@ -217,19 +138,15 @@ def simulate(
     if conc and conc not in names:
         names.append(conc)
     values = python_outputs(model, tuple(names))(t_out, res.states, model.parameter_vector())
-    outputs = {k: _ro(v) for k, v in values.items()}
+    outputs = {k: read_only(v, float) for k, v in values.items()}
     units = {k: model.outputs[k].unit for k in outputs}
     if conc:
         outputs["drug_concentration"] = outputs[conc]
         units["drug_concentration"] = units[conc]
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     return SimulationResult(
-        time=_ro(t_out), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
+        time=read_only(t_out, float), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
         drug=drug, regimen=regimen_text, engine=eng.name, parameters=model.parameter_values, model=model,
     )
 
 
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a

@@ -38,7 +38,8 @@ from scipy import optimize, stats
 
 from moasim.assay import fit_curve, fit_dose_response, plot_dose_response
 from moasim.assay import _nls
-from moasim.assay import dose_response as dr
+from moasim.assay import _dr_joint
+from moasim.assay._dr_models import _CurveModel, _Group
 from moasim.cli.main import main
 
 LN2 = math.log(2.0)
@@ -238,7 +239,7 @@ def test_refits_from_the_clip_converge_instead_of_stalling():
         J, r = _nls._jacobian(th, design, data), _nls._residuals(th, design, data)
         g = J.T @ r / (np.linalg.norm(J, axis=0) * np.linalg.norm(r) + 1e-300)  # cosine of residual and column
         assert np.all(np.abs(g[:4]) < 1e-6)
-    jf = dr._fit_groups("5pl", [dr._Group(None, X, y, np.ones_like(X))], (), 0, 0.0)
+    jf = _dr_joint._fit_groups(_CurveModel("5pl", 0.0), [_Group(None, X, y, np.ones_like(X))], (), 0)
     assert jf.converged and jf.at_clip == (4,) and jf.theta[4] == 30.0
     assert np.all(jf.cov[4] == 0.0) and np.all(np.diag(jf.cov)[:4] > 0)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +11,7 @@ from moasim.engine._codegen import python_rhs
 from moasim.library.bone import BoneRegimen, build_bone_model, run_bone, simulate_bone
 from moasim.library.bone._metrics import MONTH, single_dose_pk
 from moasim.validate import load_targets
+
 
 def _published() -> dict[str, dict]:
     """Romosozumab targets as published (the packaged copy; a test checks it equals shared/)."""
@@ -39,21 +38,14 @@ def test_drug_free_course_holds_for_ten_years_and_turnover_is_balanced():
 
 
 # ----------------------------------------------------------------------------- closed-form PK
-def _two_cmt_oral(t, dose, ka, cl, v1, q, v2):
-    """Closed-form 2-compartment model with first-order absorption (Gibaldi & Perrier)."""
-    k10, k12, k21 = cl / v1, q / v1, q / v2
-    s = k10 + k12 + k21
-    a = (s + math.sqrt(s * s - 4 * k10 * k21)) / 2
-    b = (s - math.sqrt(s * s - 4 * k10 * k21)) / 2
-    return ka * dose / v1 * ((k21 - a) / ((ka - a) * (b - a)) * np.exp(-a * t) + (k21 - b) / ((ka - b) * (a - b)) * np.exp(-b * t)
-                             + (k21 - ka) / ((a - ka) * (b - ka)) * np.exp(-ka * t))
-
-
-def test_pk_without_target_equals_closed_form_two_compartment_sc():
+def test_pk_without_target_equals_closed_form_two_compartment_sc(closed_form):
+    """Without sclerostin (no target-mediated binding) romosozumab PK is linear two-compartment
+    with first-order SC absorption: the closed form of tests/_closed_form.py."""
     m = build_bone_model({"KSYN_scl": 0.0})
     pv = m.parameter_values
     t, c = single_dose_pk("210 mg", days=90, parameters={"KSYN_scl": 0.0})
-    ref = _two_cmt_oral(t, 210_000 * pv["F_rsz"], pv["KA_rsz"], pv["CL_rsz"], pv["VC_rsz"], pv["Q_rsz"], pv["VP_rsz"]) / 1000.0
+    pars = (pv["KA_rsz"], pv["CL_rsz"], pv["VC_rsz"], pv["Q_rsz"], pv["VP_rsz"])
+    ref = closed_form.oral(t, 210_000 * pv["F_rsz"], pars) / 1000.0
     mask = t > 0
     assert np.max(np.abs(c[mask] / ref[mask] - 1)) < 1e-6
 
@@ -72,6 +64,7 @@ def test_roadrunner_and_scipy_agree_at_tight_tolerance():
 
 # ----------------------------------------------------------------------------- calibration targets
 def _within(value, t):
+    """The tolerance rule re-implemented here, independently of moasim.validate.within (which the checks use)."""
     tol = t["tolerance"]
     if "rel" in tol:
         return abs(value / t["value"] - 1) <= tol["rel"]

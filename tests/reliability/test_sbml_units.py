@@ -15,8 +15,7 @@ import pytest
 from moasim.cli.main import main
 from moasim.dosing import Regimen
 from moasim.dosing._regimen import regimen_events
-from moasim.engine._roadrunner import sbml_of
-from moasim.io.sbml import export_sbml
+from moasim.io.sbml import export_sbml, sbml_of
 from moasim.library.build import POPULATIONS, Subject, build_model
 from moasim.library.drugs import DRUGS, Food
 

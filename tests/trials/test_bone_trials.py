@@ -14,6 +14,7 @@ from moasim.library.bone.fracture import T_SCORE_REF, TREATMENT_SLOPE, baseline_
 from moasim.trials import parse_trial_spec, run_trial
 from moasim.trials._bone import arm_regimens
 from moasim.trials._endpoints import evaluate_contrast
+from moasim.validate import load_targets
 
 BONE = {
     "name": "bone-mini",
@@ -90,9 +91,10 @@ def typical_run():
 
 def test_typical_women_reproduce_the_published_targets(typical_run):
     romo, plac = typical_run.arms["romo"]["endpoints"], typical_run.arms["placebo"]["endpoints"]
-    assert romo["ls12"]["estimate"] == pytest.approx(11.3, abs=2.5)  # McClung 2014 NEJM 370:412
-    assert romo["p1np_w2_vs"]["estimate"] == pytest.approx(145, abs=35)  # Evenity label 12.2: P1NP peak ~ +145% at week 2
-    assert romo["ctx12_vs"]["estimate"] == pytest.approx(-25, abs=12)  # label: CTX ~25% below placebo at month 12
+    targets = load_targets()  # McClung 2014 NEJM 370:412; Evenity label 12.2 (P1NP peak at week 2, CTX at month 12)
+    for endpoint, tid in (("ls12", "romosozumab_ls_bmd_12m_phase2"), ("p1np_w2_vs", "romosozumab_p1np_peak"),
+                          ("ctx12_vs", "romosozumab_ctx_month12")):
+        assert romo[endpoint]["estimate"] == pytest.approx(targets[tid]["value"], abs=targets[tid]["tolerance"]["abs"]), endpoint
     assert romo["ls12"]["ci95"][1] - romo["ls12"]["ci95"][0] == pytest.approx(0, abs=1e-9)  # identical women
     assert plac["ls12"]["estimate"] == pytest.approx(0, abs=1e-6)  # drug-free steady state
     assert plac["p1np_w2_vs"] == {"estimate": 0.0, "ci95": (0.0, 0.0)}

@@ -1,7 +1,8 @@
-"""Reading lab tables: tidy CSV/TSV/Excel files and plate-reader layouts.
+"""Reading lab tables (tidy CSV/TSV/Excel files, plate-reader layouts) and writing JSON-safe numbers.
 
 Every failure on malformed input raises :class:`moasim.errors.DataError` with one line
-in the house template (what, where, value received, what is allowed).
+in the house template (what, where, value received, what is allowed). Results of the assay
+modules write themselves out through :func:`json_number` and :func:`json_interval`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 
 from ..errors import DataError, invalid_value, unknown_name
 
-__all__ = ["read_table", "read_plate", "require_columns", "numeric_column", "PLATE_FORMATS"]
+__all__ = ["read_table", "read_plate", "require_columns", "numeric_column", "json_number", "json_interval",
+           "PLATE_FORMATS"]
 
 #: Plate formats: wells -> (rows, columns).
 PLATE_FORMATS: dict[int, tuple[int, int]] = {96: (8, 12), 384: (16, 24), 1536: (32, 48)}
@@ -211,3 +213,18 @@ def read_plate(readout: str | os.PathLike | pd.DataFrame, plate_map: str | os.Pa
         raise DataError(invalid_value("reading", "(empty or non-numeric)", "a number for every mapped well", f"well {w}"))
     cols = ["well", "row", "column", response] + [c for c in pmap.columns if c != "well"]
     return out[cols]
+
+
+# ---------------------------------------------------------------------------------------
+# Writing results
+# ---------------------------------------------------------------------------------------
+
+
+def json_number(v) -> float | None:
+    """``v`` as a JSON-safe float: ``None``, ``NaN`` and infinities become ``None`` (``null``)."""
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def json_interval(ci: tuple[float, float], open_ends: tuple[bool, bool] = (False, False)) -> list:
+    """A JSON-safe ``[lower, upper]``: open ends (no bound found) and non-finite ends are ``null``."""
+    return [None if o else json_number(c) for c, o in zip(ci, open_ends)]

@@ -60,6 +60,7 @@ import pandas as pd
 from ..errors import DataError, SpecError, invalid_value, unknown_name
 from . import _blot_background as _bg
 from . import _blot_lanes as _ln
+from .._frozen import read_only
 
 __all__ = ["BlotImage", "Band", "blot_from_array", "BlotQuantification", "load_blot", "subtract_background", "find_lanes",
            "quantify_blot", "normalise_blot", "plot_blot", "BACKGROUNDS", "FLAGS"]
@@ -71,12 +72,6 @@ FLAGS: tuple[str, ...] = ("non-positive", "not-detected", "saturated")
 _IMAGE_EXT = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 _BALL_RADIUS = 50.0  # ImageJ's default rolling-ball radius (pixels)
 _SMOOTHED_SD = 1.0 / math.sqrt(2.0 * math.sqrt(math.pi))  # noise SD left by a 1-row Gaussian smoothing
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,7 +153,7 @@ def _orient(img: np.ndarray, source: str, invert: bool | None, bits: int) -> Blo
     top = float(2**bits - 1) if bits else hi
     px = top - img if invert else img
     sat = _bg.clipped_level(px, top if bits else None)
-    return BlotImage(pixels=_ro(px), source=source, inverted=bool(invert), bit_depth=bits, saturation=sat)
+    return BlotImage(pixels=read_only(px), source=source, inverted=bool(invert), bit_depth=bits, saturation=sat)
 
 
 def blot_from_array(pixels, *, invert: bool | None = False, source: str = "array") -> BlotImage:
@@ -416,7 +411,7 @@ def quantify_blot(image: BlotImage | str | os.PathLike, *, n_lanes: int | None =
                      f"{', '.join(f'{r.position:.0f}' for r in strong[:8])} (only {len(rows)} targets named)")
     bands.sort(key=lambda b: (b.lane, b.index))
     return BlotQuantification(source=img.source, method=background, lanes=tuple(lanes), bands=tuple(bands),
-                              signal=_ro(det), image=_ro(px), profiles=_ro(raw_prof), baselines=_ro(np.array(baselines)),
+                              signal=read_only(det), image=read_only(px), profiles=read_only(raw_prof), baselines=read_only(np.array(baselines)),
                               radius=ball, notes=tuple(notes))
 
 

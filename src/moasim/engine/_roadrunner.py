@@ -11,17 +11,15 @@ from ..model import Model
 from ._base import AbstractEngine
 from ._codegen import to_antimony
 
-__all__ = ["RoadRunnerEngine", "sbml_of"]
+__all__ = ["RoadRunnerEngine", "antimony_sbml"]
 
 _COMPILED: dict[str, object] = {}
 
 
-def sbml_of(model: Model, events: str = "", initial: dict[str, float] | None = None, *, units: bool = True) -> str:
-    """SBML (Level 3) text of a model, via Antimony.
+def antimony_sbml(model: Model, events: str = "", initial: dict[str, float] | None = None) -> str:
+    """SBML (Level 3) text of a model, via Antimony, without unit declarations (what the engine compiles).
 
-    With ``units`` (the default), the SBML declares the model's units (time in days,
-    canonical units of :mod:`moasim.units`; see :func:`moasim.io.sbml.add_units`), so
-    that libSBML's unit consistency check passes; the engine compiles without them.
+    :func:`moasim.io.sbml.sbml_of` adds the model's units for export.
     """
     import antimony
 
@@ -29,12 +27,7 @@ def sbml_of(model: Model, events: str = "", initial: dict[str, float] | None = N
     text = to_antimony(model, events=events, initial=initial)
     if antimony.loadAntimonyString(text) < 0:  # pragma: no cover - a bug in a library model
         raise SolverError(f"Antimony could not read model {model.name!r}: {antimony.getLastError()}")
-    sbml = antimony.getSBMLString(antimony.getMainModuleName())
-    if units:
-        from ..io.sbml import add_units
-
-        sbml = add_units(sbml, model)
-    return sbml
+    return antimony.getSBMLString(antimony.getMainModuleName())
 
 
 @final
@@ -50,7 +43,7 @@ class RoadRunnerEngine(AbstractEngine):
             import roadrunner
 
             roadrunner.Config.setValue(roadrunner.Config.LOADSBMLOPTIONS_CONSERVED_MOIETIES, False)
-            rr = roadrunner.RoadRunner(sbml_of(model, units=False))
+            rr = roadrunner.RoadRunner(antimony_sbml(model))
             rr.timeCourseSelections = ["time", *model.state_names]
             _COMPILED[key] = rr
         integ = rr.integrator

@@ -26,11 +26,23 @@ from typing import Sequence
 import libsbml
 
 from ..engine import Add, Event, SetParameter, Transfer
-from ..engine._roadrunner import sbml_of
+from ..engine._roadrunner import antimony_sbml
 from ..errors import ModelSpecError
 from ..model import Model
 
-__all__ = ["export_sbml", "events_to_antimony", "add_units", "unit_problems", "unit_definition"]
+__all__ = ["export_sbml", "sbml_of", "events_to_antimony", "add_units", "unit_problems", "unit_definition"]
+
+
+def sbml_of(model: Model, events: str = "", initial: dict[str, float] | None = None, *, units: bool = True) -> str:
+    """SBML (Level 3) text of a model, via Antimony.
+
+    With ``units`` (the default), the SBML declares the model's units (time in days,
+    canonical units of :mod:`moasim.units`; see :func:`add_units`), so that libSBML's unit
+    consistency check passes; the engine compiles the text without them
+    (:func:`moasim.engine._roadrunner.antimony_sbml`).
+    """
+    sbml = antimony_sbml(model, events=events, initial=initial)
+    return add_units(sbml, model) if units else sbml
 
 
 def _assignments(action) -> str:

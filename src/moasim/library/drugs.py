@@ -12,6 +12,7 @@ from typing import Callable, Mapping
 from ..engine import Add, Event, SetParameter, Transfer
 from ..errors import DosingError, SpecError, invalid_value, unknown_name
 from ..model import Module
+from ._layers import BONE_DRUGS_AVAILABLE
 from .pk import gibiansky2011_eltrombopag as elt
 from .pk import hetrombopag as het
 from .pk import liu2025_avatrombopag as ava
@@ -149,8 +150,6 @@ DRUGS: dict[str, Drug] = {
 def get_drug(name: str) -> Drug:
     """Catalogue entry by name; raise :class:`SpecError` for an unknown drug."""
     if name not in DRUGS:
-        from .bone._simulate import BONE_DRUGS_AVAILABLE
-
         if name in BONE_DRUGS_AVAILABLE:
             raise SpecError(f"Drug {name!r} acts on bone, not on platelets: simulate it with population postmenopausal_osteoporosis "
                             f"(moasim simulate) or in a bone trial; platelet drugs: {', '.join(DRUGS)}.")

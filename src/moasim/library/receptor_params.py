@@ -17,9 +17,12 @@ Sites: TPO and romiplostim bind the extracellular cytokine-receptor homology dom
 site, competitive); eltrombopag, hetrombopag and avatrombopag bind the transmembrane
 domain (His499; a separate site, so they add to TPO instead of displacing it).
 
-Used by :mod:`moasim.library.invitro` (mass-action receptor model). The in-vivo receptor
-module (:mod:`moasim.library.physiology.thrombopoiesis`) still holds its own KD_TPO,
-KD_rom and EC50V_<drug> values; the mapping is documented in :func:`in_vivo_mapping`.
+Used by :mod:`moasim.library.invitro` (mass-action receptor model) and by the in-vivo
+model, which takes its potencies from this table: ``KD_TPO`` (pg/mL) and ``KD_rom`` (ng/mL)
+in :mod:`moasim.library.physiology.thrombopoiesis` are the extracellular ``KA`` times the
+molar mass, and ``EC50V_<drug>`` (nM) in the small molecules' PK modules
+(:mod:`moasim.library.pk`) is the transmembrane ``KA`` (affinity, not the 32D-MPL EC50; the
+class factor ``FVIVO`` was re-expressed accordingly, 2216 x 13.4/3646 = 8.144).
 
 Calibration (tag C): ``KA`` of each transmembrane agonist and the CD34+ receptor density
 were fitted so that the 4PL EC50 estimated from simulated 72 h CellTiter-Glo plates
@@ -36,8 +39,7 @@ from typing import Mapping
 from ..errors import SpecError, unknown_name
 from ..model import Parameter
 
-__all__ = ["LigandParams", "CellParams", "LIGANDS", "CELLS", "ligand", "cell", "in_vivo_mapping", "current_in_vivo_potency",
-           "EXTRACELLULAR", "TRANSMEMBRANE"]
+__all__ = ["LigandParams", "CellParams", "LIGANDS", "CELLS", "ligand", "cell", "EXTRACELLULAR", "TRANSMEMBRANE"]
 
 EXTRACELLULAR = "extracellular"
 TRANSMEMBRANE = "transmembrane"
@@ -174,37 +176,3 @@ def cell(name: str) -> CellParams:
             return c
     raise SpecError(unknown_name("cell type", name, CELLS))
 
-
-def in_vivo_mapping() -> dict[str, dict[str, object]]:
-    """How the in-vivo receptor module's potency parameters follow from this table.
-
-    Returns a mapping ``in-vivo parameter -> {"value", "unit", "from"}``: KD_TPO (pg/mL) and
-    KD_rom (ng/mL) are the extracellular KAs converted with the molar masses;
-    ``EC50V_<drug>`` (nM) becomes the transmembrane ``KA`` (affinity, not the 32D-MPL EC50),
-    and the class factor FVIVO is divided by the common KA/EC50(32D-MPL) ratio so that
-    ``xS = C/(EC50V*FVIVO)`` is unchanged for eltrombopag (the calibrated drug).
-    """
-    t, r = LIGANDS["tpo"], LIGANDS["romiplostim"]
-    out: dict[str, dict[str, object]] = {
-        "KD_TPO": {"value": t.KA.value * t.MW.value, "unit": "pg/mL", "from": "KD_T (nM) x MWR_T"},
-        "KD_rom": {"value": r.KA.value * r.MW.value / 1e3, "unit": "ng/mL", "from": "KD_rom (nM) x MWR_rom"},
-    }
-    for n, sfx in (("eltrombopag", "elt"), ("hetrombopag", "het"), ("avatrombopag", "ava")):
-        out[f"EC50V_{sfx}"] = {"value": LIGANDS[n].KA.value, "unit": "nM", "from": f"KD_{sfx} (receptor_params)"}
-    fv, ec = current_in_vivo_potency()["FVIVO"], current_in_vivo_potency()["EC50V_elt"]
-    kd = LIGANDS["eltrombopag"].KA.value
-    out["FVIVO"] = {"value": fv * ec / kd, "unit": "1",
-                    "from": f"FVIVO_current x EC50V_elt_current / KD_elt = {fv:g} x {ec:g} / {kd:g} (keeps every xS_<drug> unchanged: "
-                            "the transmembrane KD/EC50(32D-MPL) ratio is common to the class; idempotent once applied)"}
-    return out
-
-
-def current_in_vivo_potency() -> dict[str, float]:
-    """The in-vivo model's current FVIVO and EC50V_<drug> values (read from its modules)."""
-    from .physiology.thrombopoiesis import receptor_module
-    from .pk import gibiansky2011_eltrombopag, hetrombopag, liu2025_avatrombopag
-
-    params = list(receptor_module(False, ()).parameters)
-    for mod in (gibiansky2011_eltrombopag, hetrombopag, liu2025_avatrombopag):
-        params += list(mod.module().parameters)
-    return {p.name: float(p.value) for p in params if p.name == "FVIVO" or p.name.startswith("EC50V_")}

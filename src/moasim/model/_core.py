@@ -16,6 +16,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
+from .._frozen import reduce_frozen
 from ..errors import ModelSpecError, invalid_value, unknown_name
 from ..units import convert
 
@@ -61,6 +62,9 @@ class Parameter:
         Admissible bounds (in ``unit``).
     doc : str
         One-line meaning.
+    fitted_by : tuple of str
+        Calibration target ids (``moasim validate``) a tag-C parameter was fitted to; a test
+        re-checks them, so a fitted value that stops reproducing its targets fails.
     """
 
     name: str
@@ -72,6 +76,7 @@ class Parameter:
     lower: float = -math.inf
     upper: float = math.inf
     doc: str = ""
+    fitted_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name(self.name, "parameter")
@@ -148,6 +153,9 @@ class Module:
         for a in self.assignments:
             _check_name(a, "assignment")
 
+    def __reduce__(self):
+        return reduce_frozen(self)
+
 
 def _symbols(expr: str) -> set[str]:
     """Names used in an equation (functions excluded, ``time`` included)."""
@@ -171,6 +179,9 @@ class Model:
     outputs: Mapping[str, Output]
     parameter_values: Mapping[str, float]
     initial: Mapping[str, float]
+
+    def __reduce__(self):
+        return reduce_frozen(self)
 
     # -- queries -----------------------------------------------------------------
     @property

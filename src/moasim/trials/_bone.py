@@ -21,7 +21,7 @@ from ..library.bone.fracture import FRACTURE_EVENTS, baseline_rate, event_times
 from ..population import sample_bone_subjects
 from ..population._bone import MEASUREMENT_SD
 from ._endpoints import BONE_MEASURES, evaluate_contrast, evaluate_endpoint
-from ._shards import arm_files
+from ._shards import BAND_SUBJECTS, arm_files
 from ._spec import ArmSpec, TrialSpec
 
 __all__ = ["simulate_bone_shard", "aggregate_bone", "measure_times", "arm_regimens"]
@@ -116,8 +116,6 @@ def aggregate_bone(spec: TrialSpec, shard_dir: str, files: list[str]):
     import os
 
     import pyarrow.parquet as pq
-
-    from ._run import BAND_SUBJECTS
 
     tm = measure_times(spec)
     values: dict[str, dict[str, dict[int, list[np.ndarray]]]] = {}

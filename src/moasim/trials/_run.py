@@ -33,7 +33,7 @@ from ..library.build import build_model
 from ..library.drugs import get_drug
 from ..population import fluctuation_path, sample_subjects
 from ._endpoints import evaluate_endpoint, subject_values
-from ._shards import arm_files, existing_shards as _existing_shards, shard_name
+from ._shards import BAND_SUBJECTS, arm_files, existing_shards as _existing_shards, shard_name
 from ._spec import ArmSpec, TrialSpec
 
 __all__ = ["run_trial", "TrialResult", "simulate_shard"]
@@ -52,7 +52,7 @@ def _versions() -> dict[str, str]:
     import roadrunner
     import scipy
 
-    from .. import __version__
+    from .._version import __version__
 
     return {"moasim": __version__, "libroadrunner": roadrunner.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "python": platform.python_version()}
@@ -183,8 +183,6 @@ def _shard_batched(arm, spec, draws, typical) -> list[dict]:
 
 
 ENGINES = ("batched", "roadrunner")
-#: percentile bands of the report use at most about this many subjects per arm
-BAND_SUBJECTS = 20_000
 #: from this many simulated subjects on, ``engine="auto"`` uses the batched engine
 AUTO_BATCHED_SUBJECTS = 2000
 

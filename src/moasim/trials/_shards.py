@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["shard_name", "existing_shards", "arm_files"]
+__all__ = ["shard_name", "existing_shards", "arm_files", "BAND_SUBJECTS"]
+
+#: percentile bands of the report use at most about this many subjects per arm (the first
+#: shards of the arm in subject order, :func:`arm_files`), so aggregation memory stays flat
+BAND_SUBJECTS = 20_000
 
 _SHARD_NAME = re.compile(r"^arm(\d+)_rep(\d+)_s(\d+)_n(\d+)\.parquet$")
 

@@ -16,6 +16,8 @@ Virtual bone trials (populations of women, visits, fracture events, sequencing) 
 
 from ._model import bone_sbml, build_bone_model
 from .fracture import relative_risk as fracture_relative_risk
+from ._result import BoneSimulationResult
 from ._simulate import BONE_OUTPUTS, BONE_POPULATIONS, BoneRegimen, BoneSubject, run_bone, simulate_bone
 
-__all__ = ["simulate_bone", "run_bone", "BoneRegimen", "BoneSubject", "build_bone_model", "bone_sbml", "BONE_OUTPUTS", "BONE_POPULATIONS", "fracture_relative_risk"]
+__all__ = ["simulate_bone", "run_bone", "BoneRegimen", "BoneSubject", "BoneSimulationResult", "build_bone_model", "bone_sbml", "BONE_OUTPUTS",
+           "BONE_POPULATIONS", "fracture_relative_risk"]

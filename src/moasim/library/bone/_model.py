@@ -50,6 +50,6 @@ def build_bone_model(parameters: Mapping[str, float] | None = None) -> Model:
 
 def bone_sbml(parameters: Mapping[str, float] | None = None) -> str:
     """SBML (Level 3, via Antimony) of the bone model at its drug-free steady state (time in days)."""
-    from ...engine._roadrunner import sbml_of
+    from ...io.sbml import sbml_of
 
     return sbml_of(build_bone_model(parameters))

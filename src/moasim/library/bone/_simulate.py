@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Sequence
@@ -17,16 +16,17 @@ from ...engine._codegen import python_outputs
 from ...errors import DosingError, SpecError, invalid_value, unknown_name
 from ...limits import check_interval
 from ...units import to_unit
+from .._layers import BONE_DRUGS, BONE_DRUGS_AVAILABLE, BONE_POPULATIONS
 from ..build import POPULATIONS as _CORE_POPULATIONS
 from ..build import Subject
 from ._model import build_bone_model
+from ._result import BoneSimulationResult
 from .fracture import FRACTURE_LINKS, relative_risk
+from ..._frozen import read_only
+
 
 __all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTPUTS", "BONE_POPULATIONS", "BONE_DRUGS_AVAILABLE"]
 
-BONE_POPULATIONS = ("postmenopausal_osteoporosis",)
-#: drugs whose mechanism is in the bone model now (others in simulation.BONE_DRUGS are refused)
-BONE_DRUGS_AVAILABLE = ("romosozumab", "denosumab", "alendronate")
 #: drug -> route -> (state receiving the dose, parameters whose product is the fraction that arrives)
 _DOSING = {
     "romosozumab": {"sc": ("DEPOT_rsz", ("F_rsz",)), "iv": ("AC_rsz", ())},
@@ -133,90 +133,6 @@ class BoneRegimen:
         return f"{self.drug} {self.dose} {self.route}{every}{count}{start}"
 
 
-@lru_cache(maxsize=1)
-def _result_class():
-    from ...simulation import SimulationResult
-
-    class BoneSimulationResult(SimulationResult):
-        """A :class:`moasim.simulation.SimulationResult` whose ``summary``/``plot`` know bone outputs."""
-
-        def summary(self) -> dict[str, float]:
-            """Month-12 (or final) BMD changes, P1NP peak, CTX nadir, drug Cmax."""
-            t, o = self.time, self.outputs
-            ip, ic = int(np.argmax(o["p1np"])), int(np.argmin(o["ctx"]))
-            out = {f"final_{k}": float(o[k][-1]) for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck", "p1np", "ctx")}
-            out.update(peak_p1np=float(o["p1np"][ip]), peak_p1np_day=float(t[ip]), nadir_ctx=float(o["ctx"][ic]), nadir_ctx_day=float(t[ic]),
-                       final_day=float(t[-1]))
-            if "drug_concentration" in o:
-                out["cmax_ng_per_mL"] = float(np.max(o["drug_concentration"]))
-            return out
-
-        def summary_units(self) -> dict[str, str]:
-            """Unit of each :meth:`summary` value (BMD, P1NP, CTX: % change from baseline)."""
-            out = {k: self.units.get(k.removeprefix("final_").removeprefix("peak_").removeprefix("nadir_"), "%")
-                   for k in self.summary() if not k.endswith("_day") and k != "cmax_ng_per_mL"}
-            out.update({k: "day" for k in ("peak_p1np_day", "nadir_ctx_day", "final_day")})
-            if "drug_concentration" in self.outputs:
-                out["cmax_ng_per_mL"] = "ng/mL"
-            return out
-
-        def summary_lines(self) -> list[str]:
-            """:meth:`summary` as text lines, every number with its unit (``moasim simulate``)."""
-            s = self.summary()
-
-            def pct(v: float) -> str:
-                return f"{v:+.1f}%"
-
-            day = f"day {s['final_day']:g}"
-            lines = [
-                f"BMD change from baseline at {day}: lumbar spine {pct(s['final_bmd_lumbar_spine'])}, "
-                f"total hip {pct(s['final_bmd_total_hip'])}, femoral neck {pct(s['final_bmd_femoral_neck'])}",
-                f"P1NP change from baseline: peak {pct(s['peak_p1np'])} on day {s['peak_p1np_day']:g}, {pct(s['final_p1np'])} at {day}",
-                f"CTX change from baseline: nadir {pct(s['nadir_ctx'])} on day {s['nadir_ctx_day']:g}, {pct(s['final_ctx'])} at {day}",
-            ]
-            if "cmax_ng_per_mL" in s and self.doses:
-                c = s["cmax_ng_per_mL"]
-                lines.append(f"{self.drug or 'drug'} serum Cmax {c / 1000.0:.3g} ug/mL ({c:.0f} ng/mL)")
-            elif "alendronate_bone_surface" in self.outputs and self.doses:
-                a = float(self.outputs["alendronate_bone_surface"][-1])
-                amount = f"{a:.0f}" if abs(a) >= 100 else f"{a:.3g}"
-                lines.append(f"alendronate on bone surfaces: {amount} ug at {day} (no modelled serum concentration)")
-            return lines
-
-        def plot(self, path: str | None = None, title: str | None = None):
-            """BMD, turnover markers and drug concentration over time (matplotlib figure; saved if ``path``)."""
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
-            t, o = self.time, self.outputs
-            for k in ("bmd_lumbar_spine", "bmd_total_hip", "bmd_femoral_neck"):
-                ax[0].plot(t, o[k], label=k)
-            ax[0].set_ylabel("BMD, % change")
-            for k in ("p1np", "ctx"):
-                ax[1].plot(t, o[k], label=k.upper())
-            ax[1].set_ylabel("marker, % change")
-            if "drug_concentration" in o:
-                ax[2].plot(t, o["drug_concentration"] / 1000.0)
-                ax[2].set_ylabel(f"{self.drug or 'drug'}, ug/mL")
-            else:
-                ax[2].plot(t, o["alendronate_bone_surface"])
-                ax[2].set_ylabel("alendronate on bone surfaces, ug")
-            ax[2].set_xlabel("day")
-            for a in ax[:2]:
-                a.legend(fontsize=8)
-            fig.suptitle(title or f"{self.regimen}")
-            if path:
-                from ...report.plots import _save  # atomic write
-
-                _save(fig, path)
-            return fig
-
-    return BoneSimulationResult
-
-
 def _times(days: float, per_day: int) -> np.ndarray:
     return np.linspace(0.0, days, int(round(days * per_day)) + 1)
 
@@ -235,9 +151,9 @@ def run_bone(
 ):
     """Simulate the bone model with any number of regimens (sequences, stop/offset).
 
-    Returns a :class:`moasim.simulation.SimulationResult` (outputs in :data:`BONE_OUTPUTS`).
+    Returns a :class:`BoneSimulationResult` (a :class:`moasim.simulation.SimulationResult`;
+    outputs in :data:`BONE_OUTPUTS`).
     """
-    SimulationResult = _result_class()
     if not (isinstance(days, (int, float)) and math.isfinite(days) and 0 < days <= 3650):
         raise SpecError(invalid_value("days", days, "a duration in (0, 3650] days"))
     if not (isinstance(samples_per_day, int) and 1 <= samples_per_day <= 1000):
@@ -252,11 +168,11 @@ def run_bone(
     res = run_schedule(eng, model, t, events)
     p = model.parameter_vector()
     vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
-    outputs = {BONE_OUTPUTS[k]: _ro(v) for k, v in vals.items()}
+    outputs = {BONE_OUTPUTS[k]: read_only(v, float) for k, v in vals.items()}
     units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}
     # BMD -> fracture link (Marshall 1996), typical subject at T-score -2.5
     for kind, link in FRACTURE_LINKS.items():
-        outputs[f"{kind}_fracture_rr"] = _ro(relative_risk(outputs[link.output], kind))
+        outputs[f"{kind}_fracture_rr"] = read_only(relative_risk(outputs[link.output], kind), float)
         units[f"{kind}_fracture_rr"] = "1"
     # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
     # (alendronate has no modelled serum concentration: its bone-surface amount is reported instead)
@@ -267,8 +183,8 @@ def run_bone(
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     text = "; then ".join(str(r) for r in regimens) or "none (placebo)"
     drugs = sorted({r.drug for r in regimens})
-    return SimulationResult(
-        time=_ro(t), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
+    return BoneSimulationResult(
+        time=read_only(t, float), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
         drug=drugs[0] if len(drugs) == 1 else ("+".join(drugs) or None), regimen=f"{text} [{subject.population}]",
         engine=eng.name, parameters=model.parameter_values, model=model,
     )
@@ -320,7 +236,8 @@ def simulate_bone(
 
     Returns
     -------
-    moasim.simulation.SimulationResult
+    BoneSimulationResult
+        A :class:`moasim.simulation.SimulationResult` with bone ``summary`` and ``plot``.
         Outputs ``bmd_lumbar_spine``, ``bmd_total_hip``, ``bmd_femoral_neck``, ``p1np``,
         ``ctx`` (% change from baseline), ``drug_concentration`` (serum concentration of
         ``drug``, ng/mL; total romosozumab), ``romosozumab_concentration``,
@@ -329,8 +246,6 @@ def simulate_bone(
         ``hip_fracture_rr`` (risk relative to baseline from the LS / TH BMD change,
         :mod:`moasim.library.bone.fracture`, baseline T-score -2.5).
     """
-    from ...simulation import BONE_DRUGS
-
     if subject is None:
         subject = BoneSubject(population=population)
     regimens: list[BoneRegimen] = []
@@ -347,7 +262,3 @@ def simulate_bone(
                     parameters=parameters)
 
 
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a

@@ -31,6 +31,8 @@ from ...errors import SpecError, invalid_value
 from .. import receptor_params as rp
 from ._build import MIN_PER_DAY, ploidy_fractions, simulate_culture
 from ._network import PLOIDY
+from ..._frozen import read_only
+
 
 __all__ = ["ProliferationAssay", "DifferentiationAssay", "SignalingAssay", "run_proliferation_assay",
            "run_differentiation_assay", "run_signaling_assay", "plate_layout", "default_concentrations",
@@ -53,12 +55,6 @@ def _rng(seed) -> np.random.Generator:
     if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SpecError(invalid_value("seed", seed, "an integer >= 0 or a numpy Generator"))
     return np.random.default_rng(int(seed))
-
-
-def _ro(a) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 def default_concentrations(drug: str, cells: str, n: int = 10, dilution: float = math.sqrt(10.0), top_nM: float | None = None) -> np.ndarray:
@@ -450,5 +446,5 @@ def run_signaling_assay(drug: str = "tpo", concentration_nM: float | None = None
     for v in model.values():
         v.setflags(write=False)
     return SignalingAssay(drug=name, concentration_nM=float(concentration_nM), cells=rp.cell(cells).name,
-                          seed=seed if isinstance(seed, int) else None, bands=bands, model_time_min=_ro(grid),
+                          seed=seed if isinstance(seed, int) else None, bands=bands, model_time_min=read_only(grid, float),
                           model=MappingProxyType(model))
