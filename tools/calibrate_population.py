@@ -4,7 +4,14 @@ Steps (each a low-dimensional search with common random numbers, fixed seeds):
 1. RESIDUAL_SD  <- placebo responders on day 43 (Bussel 2007: 0.11)
 2. PLT50_DES, GAM_SURV <- eltrombopag 30/50/75 mg responders on day 43 (0.28 / 0.70 / 0.81)
 3. FUREL_het <- hetrombopag phase 1 responders at week 6 (Mei 2022: 0.595)
+4. FUREL_ava <- avatrombopag phase 2 day-28 responders (Bussel 2014: 0 / 0.13 / 0.53 / 0.50 / 0.80)
 Run: python tools/calibrate_population.py [step ...] [--n N]
+
+Update (2026-11-28, issue 11): the residual step is superseded by the within-patient
+fluctuation process (FLUCTUATION_SD 0.55, population module) and the assay error 0.093
+(Petrov 2025). Step 4 at n = 300 (seed 1): FUREL_ava 20 -> 0.07/0.18/0.23/0.41/0.59,
+30 -> 0.07/0.24/0.35/0.51/0.66, 40 -> 0.07/0.28/0.41/0.59/0.68; 35 chosen (between the two
+with the smallest squared error).
 
 Final values (2026-11-23): RESIDUAL_SD 0.35 and baseline_omega 0.42 (population module),
 PLT50_DES 33, GAM_SURV 6, FUREL_het 6. The last step was a hand scan (n = 150, then the
@@ -69,9 +76,18 @@ def hetrombopag(n: int, sd: float, typical: dict) -> None:
         print("   first-in-patient day 28:", {a: round(v["responder_d28"], 3) for a, v in r.items()}, "(0.125 / 0.583 / 0.667)", flush=True)
 
 
+FUREL_AVA_GRID = (20.0, 30.0, 40.0)
+
+
+def avatrombopag(n: int) -> None:
+    for f in FUREL_AVA_GRID:
+        r = _run("avatrombopag_bussel2014.yaml", n, {"FUREL_ava": f})
+        print(f"FUREL_ava {f}:", {a: round(v["responder_d28"], 3) for a, v in r.items()}, "(0 / 0.13 / 0.53 / 0.50 / 0.80)", flush=True)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("steps", nargs="*", default=["residual", "eltrombopag", "hetrombopag"])
+    ap.add_argument("steps", nargs="*", default=["residual", "eltrombopag", "hetrombopag", "avatrombopag"])
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--sd", type=float, default=0.35)
     ap.add_argument("--plt50", type=float, default=33.0)
@@ -84,3 +100,5 @@ if __name__ == "__main__":
             eltrombopag(a.n, a.sd)
         elif s == "hetrombopag":
             hetrombopag(a.n, a.sd, {"PLT50_DES": a.plt50, "GAM_SURV": a.gam})
+        elif s == "avatrombopag":
+            avatrombopag(a.n)

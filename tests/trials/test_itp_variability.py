@@ -83,6 +83,22 @@ def test_splenectomy_changes_trial_outcomes_in_the_reported_direction():
     assert e_spl["ever"]["estimate"] <= e_non["ever"]["estimate"]
 
 
+def test_prior_therapies_raise_destruction_and_lower_response():
+    """Refractoriness (issue 11): more earlier treatment lines -> MKs less rescued by c-Mpl
+    signalling (build_model), so fewer responders; the sampled count is 1 + Poisson(mean - 1)."""
+    from moasim.library.build import Subject, build_model
+
+    gam = {n: build_model((), Subject(population="itp", prior_therapies=n)).parameter_values["GAM_SURV"] for n in (1, 2, 6)}
+    pv = build_model((), Subject(population="itp")).parameter_values
+    assert gam[6] / gam[1] == pytest.approx(pv["PRIOR_GAM"] ** 5, rel=1e-12)
+    assert gam[1] > gam[2] > gam[6]
+    _, draws = _draws(prior_therapies=3.5)
+    n = np.array([d.subject.prior_therapies for d in draws])
+    assert n.min() >= 1 and np.mean(n) == pytest.approx(3.5, rel=0.05) and np.var(n) == pytest.approx(2.5, rel=0.1)
+    few, many = _run(prior_therapies=1.0), _run(prior_therapies=6.0)
+    assert many.arms["rom"]["endpoints"]["w8"]["estimate"] < few.arms["rom"]["endpoints"]["w8"]["estimate"]
+
+
 def test_measured_counts_carry_the_published_assay_error(tmp_path):
     """Without disease drift, measured / true count at each visit is exp(0.093 eps)."""
     import glob

@@ -38,6 +38,10 @@ class Subject:
     baseline_platelets : float, optional
         Drug-free platelet count (10^9/L) for ITP/aplastic subjects; the MK attrition
         rate (ITP) or marrow supply (aplastic) is solved to match it.
+    prior_therapies : int
+        Number of earlier ITP treatment lines (refractoriness): each line beyond the
+        reference ``PRIOR_REF`` multiplies the MK-survival sensitivity ``GAM_SURV`` by
+        ``PRIOR_GAM`` (itp module).
     """
 
     population: str = "healthy"
@@ -47,6 +51,7 @@ class Subject:
     corticosteroids: bool = False
     splenectomy: bool = False
     baseline_platelets: float | None = None
+    prior_therapies: int = 2
 
     def __post_init__(self) -> None:
         if self.population not in POPULATIONS:
@@ -56,6 +61,9 @@ class Subject:
         b = self.baseline_platelets
         if b is not None and not (isinstance(b, (int, float)) and math.isfinite(b) and 0 < b < 1000):
             raise SpecError(invalid_value("baseline_platelets", b, "a count in (0, 1000) x10^9/L"))
+        n = self.prior_therapies
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 20:
+            raise SpecError(invalid_value("prior_therapies", n, "a whole number of earlier ITP treatment lines in [0, 20]"))
 
     @property
     def healthy(self) -> bool:
@@ -104,9 +112,10 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
         upd = e.covariates(model.parameter_values, subject)
         if upd:
             model = model.with_parameters(**upd)
-    if subject.population == "itp" and subject.splenectomy:  # refractory to splenectomy: faster destruction (Petrov 2025)
+    if subject.population == "itp":  # refractoriness: splenectomy (faster destruction, Petrov 2025); prior lines (MK rescue)
         pv0 = model.parameter_values
-        model = model.with_parameters(KDES=pv0["KDES"] * pv0["SPLEN_KDES"])
+        model = model.with_parameters(KDES=pv0["KDES"] * (pv0["SPLEN_KDES"] if subject.splenectomy else 1.0),
+                                      GAM_SURV=pv0["GAM_SURV"] * pv0["PRIOR_GAM"] ** (subject.prior_therapies - pv0["PRIOR_REF"]))
     if factors:
         pv0 = model.parameter_values
         model = model.with_parameters(**{k: pv0[k] * f for k, f in factors.items() if k in pv0})

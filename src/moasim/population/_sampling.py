@@ -107,6 +107,7 @@ class PopulationSpec:
     female: float = 0.6
     splenectomy: float = 0.35
     corticosteroids: float = 0.3
+    prior_therapies: float = 2.0  # mean number of earlier ITP treatment lines (>= 1 each: 1 + Poisson(mean - 1))
     non_responder: float | None = None  # None: the drug's published fraction (NON_RESPONDER_FRACTION)
     weight_median_kg: float = 70.0
     weight_omega: float = 0.2
@@ -122,6 +123,8 @@ class PopulationSpec:
                 continue
             if not (isinstance(v, (int, float)) and 0 <= v <= 1):
                 raise SpecError(invalid_value(f"population.{f}", v, "a fraction in [0, 1]"))
+        if isinstance(self.prior_therapies, bool) or not (isinstance(self.prior_therapies, (int, float)) and 1 <= self.prior_therapies <= 10):
+            raise SpecError(invalid_value("population.prior_therapies", self.prior_therapies, "a mean number of earlier treatment lines in [1, 10]"))
         if not (0 <= self.baseline_min < self.baseline_max) or self.baseline_median <= 0 or self.baseline_omega < 0:
             raise SpecError(invalid_value("population.baseline_platelets", [self.baseline_min, self.baseline_max], "min < max, both >= 0"))
 
@@ -187,14 +190,17 @@ def sample_subjects(spec: PopulationSpec, n: int, seed: np.random.SeedSequence, 
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)))
         noise_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 1))
         fluct_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 2))
+        prior_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 3))  # own stream: other draws unchanged
         female = rng.random() < spec.female
         weight = float(np.clip(spec.weight_median_kg * (0.88 if female else 1.08) * math.exp(spec.weight_omega * rng.standard_normal()), 35, 180))
         east_asian = bool(rng.random() < spec.east_asian)
         steroids = bool(rng.random() < spec.corticosteroids)
         splenectomy = bool(rng.random() < spec.splenectomy)
         true_b, screen, x0 = _baseline(spec, rng, splenectomy) if spec.kind == "itp" else (None, 1.0, 0.0)
+        prior = 1 + int(np.random.default_rng(prior_seed).poisson(spec.prior_therapies - 1))
         subj = Subject(population="itp" if spec.kind == "itp" else spec.kind, weight_kg=weight, east_asian=east_asian,
-                       female=bool(female), corticosteroids=steroids, splenectomy=splenectomy, baseline_platelets=true_b)
+                       female=bool(female), corticosteroids=steroids, splenectomy=splenectomy, baseline_platelets=true_b,
+                       prior_therapies=min(prior, 20))
         factors: dict[str, float] = {}
         for v in DEFAULT_IIV:
             eta = rng.standard_normal()  # drawn for every subject: draws do not depend on the arm's drug

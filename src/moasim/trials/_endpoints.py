@@ -1,6 +1,8 @@
 """Endpoints as trials define them, computed from platelet counts at visits.
 
-Per subject, from the counts at visit times (pre-dose, 10^9/L):
+Per subject, from the counts at visit times (pre-dose, 10^9/L). A count "responds" when it
+is >= ``threshold`` and, if the endpoint sets ``min_rise``, at least that much above the
+subject's baseline (visit 0) count (Bussel 2014: >= 50 and >= 20 above baseline):
 
 - ``responder``: count >= threshold at the visit ``at``;
 - ``ever_responder``: count >= threshold at any post-baseline visit;
@@ -71,6 +73,8 @@ def subject_values(ep, visits: np.ndarray, counts: np.ndarray, rescued: np.ndarr
     endpoints) and 1 everywhere otherwise.
     """
     ok = counts >= ep.threshold
+    if ep.min_rise > 0:
+        ok &= counts - counts[:, :1] >= ep.min_rise
     post = visits > 0
     n = counts.shape[0]
     if ep.kind == "responder":

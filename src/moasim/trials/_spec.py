@@ -27,12 +27,12 @@ __all__ = ["TrialSpec", "ArmSpec", "EndpointSpec", "parse_trial_spec", "load_tri
 
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 _POP = {"kind", "baseline_platelets", "east_asian", "female", "splenectomy", "corticosteroids", "non_responder", "weight_kg", "iiv",
-        "residual_sd", "fluctuation"}
+        "residual_sd", "fluctuation", "prior_therapies"}
 _BONE_POP = {"kind", "baseline_t_score", "weight_kg", "iiv", "measurement_error", "fracture_rates"}
 _ARM = {"name", "drug", "dose", "every", "route", "titration", "food", "for", "rescue", "taper"}
 _BONE_ARM = {"name", "drug", "dose", "every", "route", "for", "then"}
 _TIT = {"rule", "start", "levels", "increase_below", "increase_interval", "decrease_above", "decrease_consecutive", "hold_above", "resume_below", "visit_every"}
-_END = {"name", "kind", "threshold", "at", "k", "window", "statistic", "below"}
+_END = {"name", "kind", "threshold", "min_rise", "at", "k", "window", "statistic", "below"}
 _BONE_END = {"name", "kind", "output", "at", "statistic", "vs", "event", "by"}
 _POP_KINDS = ("itp", "postmenopausal_osteoporosis")
 #: Counts within this time after rescue therapy do not count as responses (default of
@@ -68,6 +68,7 @@ class EndpointSpec:
     window_days: tuple[float, float] | None = None
     statistic: str = "proportion"
     below: float | None = None  # relapse: count below this after responding (default: threshold)
+    min_rise: float = 0.0  # a response also needs count - baseline count >= min_rise (Bussel 2014: >= 20 above baseline)
     output: str | None = None  # percent_change: bmd_lumbar_spine | bmd_total_hip | bmd_femoral_neck | p1np | ctx
     event: str | None = None  # incidence: new_vertebral_fracture | hip_fracture (counted up to at_days)
     vs: str | None = None  # bone endpoints: reference arm (difference of percent changes, ratio of incidences)
@@ -183,6 +184,9 @@ def _population(d: Any) -> PopulationSpec | BonePopulationSpec:
     for k in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
         if k in d:
             kw[k] = _fraction(d[k], f"population.{k}")
+    if "prior_therapies" in d:
+        kw["prior_therapies"] = _number(d["prior_therapies"], "population.prior_therapies", 1.0, 10.0,
+                                        "a mean number of earlier ITP treatment lines")
     if "weight_kg" in d:
         w = d["weight_kg"]
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 30 <= w <= 200:
@@ -331,6 +335,8 @@ def _endpoint(d: Any, i: int, duration: float) -> EndpointSpec:
         kw["window_days"] = (a, b)
     if "below" in d:
         kw["below"] = _platelets(d["below"], f"endpoints[{d['name']}].below")
+    if "min_rise" in d:
+        kw["min_rise"] = _platelets(d["min_rise"], f"endpoints[{d['name']}].min_rise")
     if "statistic" in d:
         if d["statistic"] not in ("median", "mean", "proportion"):
             raise SpecError(invalid_value(f"endpoints[{d['name']}].statistic", d["statistic"], "median | mean | proportion"))

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Callable
 
 from ..library.bone._metrics import course_metrics, monthly_course, pk_metrics
-from . import within
+from ._tolerance import within
 
 __all__ = ["CHECKS"]
 

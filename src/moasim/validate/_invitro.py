@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ._tolerance import within
+
 __all__ = ["CHECKS", "SEED"]
 
 #: Noise seed of the simulated plates used for validation (chosen before looking at results).
@@ -20,7 +22,6 @@ SEED = 0
 def _ec50(drug: str, cells: str):
     def check(t):
         from ..library.invitro import run_proliferation_assay
-        from . import within
 
         a = run_proliferation_assay(drug, cells, seed=SEED)
         lo, hi = a.ci95
