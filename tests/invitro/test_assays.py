@@ -147,11 +147,12 @@ def test_in_vivo_potencies_come_from_the_receptor_table():
     transmembrane KA, so that the in-vivo half-occupancy concentration EC50V x FVIVO (what xS_<drug>
     divides by) is one class factor times each drug's published receptor-over-expressing-cell EC50:
     the factor was 2216 when EC50V was that EC50, before FVIVO was re-expressed per KA."""
+    from moasim.library.drugs import get_drug
     from moasim.library.physiology.thrombopoiesis import receptor_module, tpo_module
-    from moasim.library.pk import gibiansky2011_eltrombopag, hetrombopag, liu2025_avatrombopag
 
-    modules = (tpo_module(), receptor_module(True, ()), gibiansky2011_eltrombopag.module(), hetrombopag.module(),
-               liu2025_avatrombopag.module())
+    rom = get_drug("romiplostim")
+    modules = (tpo_module(), receptor_module((rom.occupancy,), (), rom.receptor_parameters),
+               *(get_drug(d).module() for d in ("eltrombopag", "hetrombopag", "avatrombopag")))
     p = {q.name: q.value for m in modules for q in m.parameters}
     assert p["KD_TPO"] == pytest.approx(0.163 * 35500, rel=1e-12)  # Li 1999 Kd 163 pM x 35.5 kDa (nM x g/mol = pg/mL)
     assert p["KD_rom"] == pytest.approx(0.131, rel=1e-12)  # Wang 2010 KD 0.131 ng/mL

@@ -36,6 +36,9 @@ def test_trial_of_every_platelet_drug_prints_only_json(tmp_path):
             {"name": "romiplostim 3 ug/kg", "drug": "romiplostim", "dose": "3 ug/kg", "every": "1 week"},
             {"name": "rhTPO 1 ug/kg", "drug": "tpo", "dose": "1 ug/kg", "every": "1 day"},
             {"name": "placebo", "drug": "none"}]
+    # drugs added to the registry later: one daily arm at one unit of their first dose unit
+    arms += [{"name": f"{n} daily", "drug": n, "dose": f"1 {d.dose_units[0]}", "every": "1 day"}
+             for n, d in DRUGS.items() if n not in {a["drug"] for a in arms}]
     assert {a["drug"] for a in arms} - {"none"} == set(DRUGS)
     spec = {"name": "every-drug", "population": {"kind": "itp", "baseline_platelets": {"max": 30}}, "duration": "8 days",
             "visits": "daily", "arms": arms, "endpoints": [{"name": "r", "kind": "responder", "threshold": 50, "at": "8 days"}]}

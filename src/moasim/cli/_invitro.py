@@ -114,11 +114,13 @@ def _signaling(args) -> int:
 
 
 def register(sub) -> None:
+    from ..library.receptor_params import LIGANDS
+
     p = sub.add_parser("invitro", help="simulated in-vitro assays: proliferation (4PL EC50), differentiation (flow), signaling (blots)")
     ss = p.add_subparsers(dest="assay", metavar="ASSAY", required=True, parser_class=type(p))
 
     def common(q, cells_default):
-        q.add_argument("--drug", required=True, help="tpo | romiplostim | eltrombopag | hetrombopag | avatrombopag")
+        q.add_argument("--drug", required=True, help=" | ".join(LIGANDS))
         q.add_argument("--cells", default=cells_default, help=f"32D-MPL | CD34+ (default {cells_default})")
         q.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
         q.add_argument("--plot", help="write a plot (.png, .pdf, .svg)")

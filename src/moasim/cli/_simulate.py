@@ -118,8 +118,10 @@ def _unit_text(unit: str) -> str:
 
 
 def register(sub) -> None:
+    from ..library.drugs import DRUGS
+
     p = sub.add_parser("simulate", help="simulate one typical subject (no arguments: the embedded default, romiplostim in ITP)")
-    p.add_argument("--drug", help="romiplostim | eltrombopag | hetrombopag | avatrombopag | tpo | romosozumab")
+    p.add_argument("--drug", help=" | ".join((*DRUGS, "romosozumab")))
     p.add_argument("--dose", help='amount per administration with unit, e.g. "1 ug/kg", "50 mg"')
     p.add_argument("--every", help='dosing interval, e.g. "1 week", "1 day" (single dose if absent)')
     p.add_argument("--route", help="sc | iv | oral")

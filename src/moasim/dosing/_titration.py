@@ -1,7 +1,7 @@
 """State-dependent dose titration at visits, with rules as data (the label rules).
 
-A :class:`TitrationRule` is a ladder of dose levels and platelet thresholds; a
-:class:`TitrationController` applies it at each visit from the simulated platelet count
+A :class:`TitrationRule` (declared by each drug module of :mod:`moasim.library.drugs`) is a
+ladder of dose levels and platelet thresholds; a :class:`TitrationController` applies it at each visit from the simulated platelet count
 and schedules the doses until the next decision (engine ``Controller`` protocol).
 """
 
@@ -9,78 +9,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 from ..engine import Event
-from ..errors import SpecError, unknown_name
+from ..errors import SpecError, invalid_value, unknown_name
+from ..library.drugs import DRUGS, TitrationRule
 from ._regimen import administration_events
 
 __all__ = ["TitrationRule", "TitrationController", "RULES", "get_rule"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TitrationRule:
-    """A label-style titration rule (platelets in 10^9/L, times in days).
-
-    At each visit (every ``visit_days``) with platelet count ``p``:
-
-    1. while held: resume one level lower when ``p < resume_below``;
-    2. ``p > hold_above``: hold (no dose);
-    3. ``p > decrease_above`` for ``decrease_consecutive`` visits in a row: one level down;
-    4. ``p < increase_below`` and >= ``increase_interval_days`` since the last increase: one level up.
-    """
-
-    name: str
-    drug: str
-    levels: tuple[float, ...]
-    unit: str
-    start: float
-    every_days: float
-    visit_days: float
-    increase_below: float
-    increase_interval_days: float
-    decrease_above: float
-    decrease_consecutive: int
-    hold_above: float
-    resume_below: float
-    start_east_asian: float | None = None
-    source: str = ""
-
-    def start_index(self, east_asian: bool = False) -> int:
-        s = self.start_east_asian if (east_asian and self.start_east_asian is not None) else self.start
-        return self.levels.index(s)
-
-
-RULES: dict[str, TitrationRule] = {
-    "romiplostim": TitrationRule(
-        name="romiplostim label", drug="romiplostim", levels=tuple(float(i) for i in range(0, 11)), unit="ug/kg",
-        start=1.0, every_days=7, visit_days=7, increase_below=50, increase_interval_days=7,
-        decrease_above=200, decrease_consecutive=2, hold_above=400, resume_below=200,
-        source="Nplate USPI (R): +1 ug/kg if <50; -1 after 2 consecutive weeks >200; hold >400, resume -1 when <200; max 10",
-    ),
-    "eltrombopag": TitrationRule(
-        name="eltrombopag label", drug="eltrombopag", levels=(12.5, 25.0, 50.0, 75.0), unit="mg",
-        start=50.0, start_east_asian=25.0, every_days=1, visit_days=7, increase_below=50, increase_interval_days=14,
-        decrease_above=200, decrease_consecutive=1, hold_above=400, resume_below=150,
-        source="Promacta label (R, Lexicomp text): 50 mg (25 mg East Asian); <50 after >=2 weeks +25 (max 75); 200-400 -25; >400 hold, resume -25 when <150",
-    ),
-    "hetrombopag": TitrationRule(
-        name="hetrombopag (phase 1 style)", drug="hetrombopag", levels=(2.5, 5.0, 7.5), unit="mg",
-        start=5.0, every_days=1, visit_days=7, increase_below=50, increase_interval_days=14,
-        decrease_above=200, decrease_consecutive=1, hold_above=400, resume_below=150,
-        source="assumption: eltrombopag label pattern on 2.5/5/7.5 mg steps, 5 mg start (Mei 2022; rule text not found, research/thrombopoiesis.md s7)",
-    ),
-    "avatrombopag": TitrationRule(
-        name="avatrombopag label (daily levels)", drug="avatrombopag", levels=(20.0, 40.0), unit="mg",
-        start=20.0, every_days=1, visit_days=7, increase_below=50, increase_interval_days=14,
-        decrease_above=200, decrease_consecutive=1, hold_above=400, resume_below=150,
-        source="Doptelet label (R2): start 20 mg QD, max 40 mg/day; the label's sub-daily levels are not modelled",
-    ),
-}
+#: Label titration rules by drug, from the drug registry (``Drug.titration``).
+RULES: Mapping[str, TitrationRule] = MappingProxyType({n: d.titration for n, d in DRUGS.items() if d.titration is not None})
 
 
 def get_rule(drug: str, name: str = "label") -> TitrationRule:
+    """The titration rule ``name`` (only ``"label"``) of ``drug``.
+
+    Raises
+    ------
+    SpecError
+        Unknown rule name or drug, or a drug without a label titration rule (the message says why).
+    """
     if name != "label":
         raise SpecError(unknown_name("titration rule", name, ["label"]))
+    if drug in DRUGS and drug not in RULES:
+        raise SpecError(invalid_value(f"titration for {drug}", name,
+                                      f"none: {DRUGS[drug].no_titration}; give a fixed regimen (dose and interval) instead"))
     if drug not in RULES:
         raise SpecError(unknown_name("drug with a label titration rule", drug, RULES))
     return RULES[drug]

@@ -9,6 +9,7 @@ from functools import lru_cache
 from ..errors import SpecError, invalid_value, unknown_name
 from ..model import Model, compose
 from .drugs import get_drug
+from .drugs._core import EXTRACELLULAR, TRANSMEMBRANE
 from .physiology import itp_module, megakaryopoiesis_module, receptor_module, subject_module, tpo_module
 from .steady_state import steady_state
 
@@ -31,7 +32,7 @@ class Subject:
     ----------
     population : {"healthy", "itp", "aplastic"}
     weight_kg : float
-        Body weight (kg); weight-based doses (ug/kg) and eltrombopag CL/F use it.
+        Body weight (kg); weight-based doses (ug/kg) and weight covariates (``Drug.covariates``) use it.
     east_asian, female, corticosteroids, splenectomy : bool
         Covariates (eltrombopag CL/F: Gibiansky 2011; ITP: splenectomised patients destroy
         platelets faster and have lower typical baselines, Petrov 2025).
@@ -74,9 +75,11 @@ class Subject:
 def _composed(drugs: tuple[str, ...], population: str) -> Model:
     """The composed model for a drug set and population (cached: structure and typical values)."""
     entries = [get_drug(d) for d in drugs]
-    rom = "romiplostim" in drugs
-    small = tuple({"eltrombopag": "elt", "hetrombopag": "het", "avatrombopag": "ava"}[e.name] for e in entries if e.site == "transmembrane")
-    modules = [subject_module(), tpo_module(), receptor_module(rom, small), megakaryopoiesis_module()]
+    occupying = [e for e in entries if e.occupancy]
+    receptor = receptor_module(tuple(e.occupancy for e in occupying if e.site == EXTRACELLULAR),
+                               tuple(e.occupancy for e in occupying if e.site == TRANSMEMBRANE),
+                               tuple(p for e in entries for p in e.receptor_parameters))
+    modules = [subject_module(), tpo_module(), receptor, megakaryopoiesis_module()]
     if population == "itp":
         modules.append(itp_module())
     modules += [e.module() for e in entries]

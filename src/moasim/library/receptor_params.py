@@ -17,7 +17,8 @@ Sites: TPO and romiplostim bind the extracellular cytokine-receptor homology dom
 site, competitive); eltrombopag, hetrombopag and avatrombopag bind the transmembrane
 domain (His499; a separate site, so they add to TPO instead of displacing it).
 
-Used by :mod:`moasim.library.invitro` (mass-action receptor model) and by the in-vivo
+Each ligand's row is declared by its drug module (:mod:`moasim.library.drugs`, ``Drug.ligand``);
+this module collects them and adds the cell types. Used by :mod:`moasim.library.invitro` (mass-action receptor model) and by the in-vivo
 model, which takes its potencies from this table: ``KD_TPO`` (pg/mL) and ``KD_rom`` (ng/mL)
 in :mod:`moasim.library.physiology.thrombopoiesis` are the extracellular ``KA`` times the
 molar mass, and ``EC50V_<drug>`` (nM) in the small molecules' PK modules
@@ -38,56 +39,10 @@ from typing import Mapping
 
 from ..errors import SpecError, unknown_name
 from ..model import Parameter
+from .drugs import DRUGS
+from .drugs._core import EXTRACELLULAR, TRANSMEMBRANE, LigandParams
 
 __all__ = ["LigandParams", "CellParams", "LIGANDS", "CELLS", "ligand", "cell", "EXTRACELLULAR", "TRANSMEMBRANE"]
-
-EXTRACELLULAR = "extracellular"
-TRANSMEMBRANE = "transmembrane"
-
-XIE = "Xie 2018 J Cell Mol Med 22:5367"
-CAL_32D = "calibrated: 4PL EC50 of simulated 72 h 32D-MPL CellTiter-Glo plates = {v} nM (" + XIE + ", R)"
-EFF_TM_SRC = ("assumption: one class efficacy for the transmembrane agonists (they share the His499 TM site; "
-              "no per-drug Emax published in a readable source). Half of a TPO dimer's JAK2 activation, so the "
-              "class is a partial agonist at native receptor density and looks full in over-expressing 32D-MPL")
-
-
-@dataclass(frozen=True, slots=True)
-class LigandParams:
-    """Receptor parameters of one ligand.
-
-    Attributes
-    ----------
-    name : str
-        Drug name as in the catalogue (``tpo``, ``romiplostim``, ...).
-    suffix : str
-        Short symbol suffix used in model equations (``T``, ``rom``, ``elt``, ...).
-    site : str
-        ``"extracellular"`` (competes with TPO) or ``"transmembrane"`` (additive with TPO).
-    KA : Parameter
-        Affinity: dissociation constant of the binding site (nM); the operational model's KA.
-        Its equation symbol is ``KD_<suffix>`` (not ``KA_``, which the PK modules use for
-        absorption rate constants).
-    EFF : Parameter
-        Intrinsic efficacy: JAK2 activation per stabilised receptor dimer, relative to TPO (1).
-    MW : Parameter
-        Molar mass (g/mol), to convert mass concentrations.
-    """
-
-    name: str
-    suffix: str
-    site: str
-    KA: Parameter
-    EFF: Parameter
-    MW: Parameter
-
-    def nM(self, value: float, unit: str) -> float:
-        """Convert a concentration (``nM``, ``uM``, ``ng/mL``, ...) of this ligand to nM."""
-        from ..units import convert, dimension_of
-
-        if dimension_of(unit) == dimension_of("nM"):
-            return convert(value, unit, "nM", f"{self.name} concentration")
-        ngml = convert(value, unit, "ng/mL", f"{self.name} concentration")
-        return ngml * 1e3 / self.MW.value  # (ng/mL)/(g/mol) = 1e-6 mol/L / 1e3 ... = 1e3/MW nM per ng/mL
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,45 +54,10 @@ class CellParams:
     doc: str
 
 
-def _lig(name, suffix, site, ka, ka_unit, ka_src, ka_tag, eff, eff_src, eff_tag, mw, mw_src, mw_tag) -> LigandParams:
-    return LigandParams(
-        name=name, suffix=suffix, site=site,
-        KA=Parameter(name=f"KD_{suffix}", value=ka, unit=ka_unit, model_unit="nM", lower=0, source=ka_src, tag=ka_tag,
-                     doc=f"{name}: dissociation constant at the {site} site"),
-        EFF=Parameter(name=f"EFF_{suffix}", value=eff, unit="1", lower=0, source=eff_src, tag=eff_tag,
-                      doc=f"{name}: JAK2 activation per receptor dimer relative to TPO"),
-        MW=Parameter(name=f"MWR_{suffix}", value=mw, unit="g/mol", lower=0, source=mw_src, tag=mw_tag, doc=f"{name}: molar mass"),
-    )
-
-
-#: Class efficacy of the transmembrane agonists (assumption A; see EFF_TM_SRC).
-EFF_TM = 0.5
-
-_LIGANDS = (
-    _lig("tpo", "T", EXTRACELLULAR,
-         0.163, "nM", "Li 1999 Br J Haematol (doi 10.1046/j.1365-2141.1999.01571.x): 125I-rHuTPO Kd 163 +/- 31 pM, human platelets", "R",
-         1.0, "reference ligand: efficacy 1 by definition", "A",
-         35500.0, "332 aa x 107 Da (as KD_TPO in physiology/thrombopoiesis.py); unglycosylated rhTPO mass", "D"),
-    _lig("romiplostim", "rom", EXTRACELLULAR,
-         0.131 / 59000.0 * 1e3, "nM", "Wang 2010 AAPS J 12:729: KD 0.131 ng/mL (R) / 59 kDa (R) = 2.22 pM", "D",
-         1.0, "assumption: full agonist at the TPO site (peptibody mimics TPO's receptor bridging)", "A",
-         59000.0, "research/thrombopoiesis.md 3a: ~59 kDa peptibody", "R"),
-    _lig("eltrombopag", "elt", TRANSMEMBRANE,
-         3646.0, "nM", CAL_32D.format(v=13.4), "C",
-         EFF_TM, EFF_TM_SRC, "A",
-         442.5, "C25H22N4O4 free acid", "D"),
-    _lig("hetrombopag", "het", TRANSMEMBRANE,
-         108.8, "nM", CAL_32D.format(v=0.4), "C",
-         EFF_TM, EFF_TM_SRC, "A",
-         442.5, "assumed equal to eltrombopag (structural analogue, seed 004), as MW_het in pk/hetrombopag.py", "A"),
-    _lig("avatrombopag", "ava", TRANSMEMBRANE,
-         898.0, "nM", "derived: Ba/F3-hMpl proliferation EC50 3.3 nM (Fukushima-Shintani 2009, R2) x the KA/EC50 ratio of the "
-         "32D-MPL calibration, 272 (over-expressing line assumed equivalent to 32D-MPL)", "D",
-         EFF_TM, EFF_TM_SRC, "A",
-         649.6, "C29H34Cl2N6O3S2 free base", "D"),
-)
-
-LIGANDS: Mapping[str, LigandParams] = MappingProxyType({lg.name: lg for lg in _LIGANDS})
+#: Receptor parameters of every ligand: each drug's ``ligand`` (moasim.library.drugs), the endogenous
+#: ligand (TPO, the reference of efficacy) first, then the drugs in catalogue order.
+LIGANDS: Mapping[str, LigandParams] = MappingProxyType(
+    {d.ligand.name: d.ligand for d in sorted(DRUGS.values(), key=lambda d: not d.endogenous)})
 
 _CELLS = (
     CellParams(
@@ -162,7 +82,7 @@ CELLS: Mapping[str, CellParams] = MappingProxyType({c.name: c for c in _CELLS})
 
 
 def ligand(name: str) -> LigandParams:
-    """Receptor parameters of a ligand by name (``tpo``, ``romiplostim``, ``eltrombopag``, ``hetrombopag``, ``avatrombopag``)."""
+    """Receptor parameters of a ligand by name (``tpo`` or any drug of :data:`moasim.library.drugs.DRUGS`)."""
     key = name.strip().lower()
     if key not in LIGANDS:
         raise SpecError(unknown_name("drug", name, LIGANDS, "the c-Mpl ligand table"))

@@ -15,47 +15,32 @@ import numpy as np
 
 from ..errors import SpecError, invalid_value
 from ..library.build import Subject
+from ..library.drugs import DRUGS, IIV
+from ..library.drugs._core import omega_from_cv as _omega_from_cv
 
 __all__ = ["IIV", "PopulationSpec", "SubjectDraw", "sample_subjects", "fluctuation_path", "DEFAULT_IIV"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IIV:
-    """Log-normal inter-individual variability: theta_i = theta * exp(eta), eta ~ N(0, omega^2)."""
-
-    parameter: str
-    omega: float
-    source: str
-    drug: str | None = None  # only applied when this drug is in the model
-
-
-def _omega_from_cv(cv: float) -> float:
-    """SD of log from a CV reported for a log-normal parameter: sqrt(ln(1 + CV^2))."""
-    return math.sqrt(math.log(1 + cv * cv))
-
-
-#: IIV used by default (published where available; tags in the source text).
+#: IIV used by default (published where available; tags in the source text): the physiology's,
+#: then each drug's (``Drug.iiv``). NOTE: one eta is drawn per entry for every subject, in this
+#: order, so that draws do not depend on the arm's drug; a drug's entries shift the later draws.
 DEFAULT_IIV: tuple[IIV, ...] = (
     IIV(parameter="KDES", omega=_omega_from_cv(0.50), source="Petrov 2025 (R-code): ITP kdeg IIV 50% CV"),
     IIV(parameter="MTT_MK", omega=0.2, source="benchmark reference model omega 0.2 (A)"),
     IIV(parameter="PLT50_DES", omega=0.15, source="assumption (A): antibody capacity varies between patients"),
     IIV(parameter="GAM_SURV", omega=0.15, source="assumption (A)"),
-    IIV(parameter="KEL_rom", omega=0.3, source="benchmark reference model omega 0.3 (A)", drug="romiplostim"),
-    IIV(parameter="CL_elt", omega=0.3, source="assumption (A); Gibiansky 2011 IIV not in readable text", drug="eltrombopag"),
-    IIV(parameter="CL_het", omega=_omega_from_cv(0.635), source="Wang Z 2022 BJCP 88:2084 (R): CL/F IIV 63.5%", drug="hetrombopag"),
-    IIV(parameter="V2_het", omega=_omega_from_cv(0.772), source="Wang Z 2022 BJCP 88:2084 (R): Vc/F IIV 77.2%", drug="hetrombopag"),
-    IIV(parameter="CL_ava", omega=0.3, source="assumption (A)", drug="avatrombopag"),
-)
+) + tuple(v for d in DRUGS.values() for v in d.iiv)  # each drug's entries (Drug.iiv), in catalogue order
 
 #: Drug-effect multiplier of non-responders (Perez-Ruixo 2012: 12 vs 351 %/100 ug/wk).
 NON_RESPONDER_EFFECT = 12.0 / 351.0
 
-#: Fraction of receptor-level non-responders by drug (mixture models of ITP PD):
-#: romiplostim 32% (Perez-Ruixo 2012 J Clin Pharmacol 52:1540, R: the 351 %/100 ug/wk effect
-#: in 68% of patients); eltrombopag 19% (Hayes 2011 J Clin Pharmacol 51:1403, R). No mixture is
-#: published for hetrombopag or avatrombopag: the transmembrane-site class takes eltrombopag's
-#: (A), and so does the drug-free model (the draw only matters when a drug is given).
-NON_RESPONDER_FRACTION = {"romiplostim": 0.32, "eltrombopag": 0.19}
+#: Fraction of receptor-level non-responders by drug (mixture models of ITP PD), where published
+#: (``Drug.non_responder_fraction``, sources in the drug modules): romiplostim 32% (Perez-Ruixo
+#: 2012 J Clin Pharmacol 52:1540, R); eltrombopag 19% (Hayes 2011 J Clin Pharmacol 51:1403, R).
+NON_RESPONDER_FRACTION: Mapping[str, float] = MappingProxyType(
+    {n: d.non_responder_fraction for n, d in DRUGS.items() if d.non_responder_fraction is not None})
+#: Drugs without a published mixture take eltrombopag's 19% (the transmembrane-site class, A), and so
+#: does the drug-free model (the draw only matters when a drug is given).
 NON_RESPONDER_DEFAULT = 0.19
 
 

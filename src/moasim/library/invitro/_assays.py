@@ -29,6 +29,7 @@ import pandas as pd
 
 from ...errors import SpecError, invalid_value
 from .. import receptor_params as rp
+from ..drugs import InVitroDefaults, get_drug
 from ._build import MIN_PER_DAY, ploidy_fractions, simulate_culture
 from ._network import PLOIDY
 from ..._frozen import read_only
@@ -57,13 +58,23 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def _defaults(drug: str) -> InVitroDefaults:
+    """The drug's in-vitro assay defaults (its registry entry, ``Drug.invitro``)."""
+    return get_drug(rp.ligand(drug).name).invitro
+
+
+def _default_nM(value: float | None) -> float:
+    """A default concentration (nM); None: the rhTPO positive-control concentration."""
+    return rp.ligand("tpo").nM(TPO_CONTROL_NG_ML, "ng/mL") if value is None else value
+
+
 def default_concentrations(drug: str, cells: str, n: int = 10, dilution: float = math.sqrt(10.0), top_nM: float | None = None) -> np.ndarray:
     """Dilution series (nM, high to low) an experimenter would pick: top ~300x the expected EC50.
 
     The expectation is the published (or, for TPO/romiplostim, typical) EC50, not the model's.
     """
     if top_nM is None:
-        expect = {"hetrombopag": 0.4, "eltrombopag": 13.4, "avatrombopag": 3.3, "romiplostim": 0.0004, "tpo": 0.001}[rp.ligand(drug).name]
+        expect = _defaults(drug).expected_ec50_nM
         if rp.cell(cells).name == "CD34+":
             expect *= 6.0
         top_nM = 10 ** math.ceil(math.log10(expect * 300.0))
@@ -141,7 +152,7 @@ def run_proliferation_assay(drug: str, cells: str = "32D-MPL", *, seed: int | np
     Parameters
     ----------
     drug : str
-        Test article (``hetrombopag``, ``eltrombopag``, ``avatrombopag``, ``romiplostim``, ``tpo``).
+        Test article: ``tpo`` or any drug of the catalogue (:data:`moasim.library.drugs.DRUGS`).
     cells : str
         ``32D-MPL`` or ``CD34+``.
     seed : int or Generator
@@ -308,8 +319,8 @@ def run_differentiation_assay(drug: str = "tpo", concentration_nM: float | None 
     Parameters
     ----------
     drug, concentration_nM
-        Agonist and its concentration (default: rhTPO 100 ng/mL, or 10x the published
-        CD34+ EC50 for a small molecule).
+        Agonist and its concentration (default: the drug's ``invitro.differentiation_nM``,
+        about 10x its CD34+ EC50; rhTPO 100 ng/mL).
     days : float
         Culture length (10-14 days in seed 003).
     parameters : mapping, optional
@@ -319,8 +330,7 @@ def run_differentiation_assay(drug: str = "tpo", concentration_nM: float | None 
 
     name = rp.ligand(drug).name
     if concentration_nM is None:
-        concentration_nM = {"tpo": rp.ligand("tpo").nM(TPO_CONTROL_NG_ML, "ng/mL"), "romiplostim": 0.01, "hetrombopag": 23.0,
-                             "eltrombopag": 862.0, "avatrombopag": 200.0}[name]
+        concentration_nM = _default_nM(_defaults(name).differentiation_nM)
     if not (math.isfinite(concentration_nM) and concentration_nM >= 0):
         raise SpecError(invalid_value("concentration", concentration_nM, "a finite number >= 0 nM"))
     if not (math.isfinite(days) and 1 <= days <= 21):
@@ -421,8 +431,7 @@ def run_signaling_assay(drug: str = "tpo", concentration_nM: float | None = None
     """
     name = rp.ligand(drug).name
     if concentration_nM is None:
-        concentration_nM = {"tpo": rp.ligand("tpo").nM(TPO_CONTROL_NG_ML, "ng/mL"), "romiplostim": 0.01, "hetrombopag": 4.0,
-                            "eltrombopag": 134.0, "avatrombopag": 33.0}[name]
+        concentration_nM = _default_nM(_defaults(name).signaling_nM)
     t = np.asarray(times_min, float)
     if t.ndim != 1 or t.size == 0 or np.any(~np.isfinite(t)) or np.any(t < 0) or np.any(t > 72 * 60):
         raise SpecError(invalid_value("times", list(t), "times in 0..4320 min"))

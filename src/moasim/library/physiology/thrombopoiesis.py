@@ -103,19 +103,24 @@ def tpo_module() -> Module:
     )
 
 
-def receptor_module(rom: bool, small_molecules: tuple[str, ...]) -> Module:
-    """c-Mpl activation from TPO + romiplostim (extracellular, competitive) and
-    transmembrane agonists (eltrombopag, hetrombopag, avatrombopag; additive with TPO).
+def receptor_module(extracellular: tuple[str, ...] = (), transmembrane: tuple[str, ...] = (),
+                    parameters: tuple[Parameter, ...] = ()) -> Module:
+    """c-Mpl activation from TPO + drugs at the extracellular site (competitive) and
+    transmembrane agonists (additive with TPO).
 
     Parameters
     ----------
-    rom : bool
-        Whether the model contains romiplostim (defines ``Cfree_rom``).
-    small_molecules : tuple of str
-        Suffixes of transmembrane agonists in the model; each drug module defines ``xS_<suffix>``.
+    extracellular : tuple of str
+        Occupancy ratios (concentration over KD, expressions) of the extracellular-site drugs in
+        the model (``Drug.occupancy`` in :mod:`moasim.library.drugs`); they add to ``xR``.
+    transmembrane : tuple of str
+        Occupancy ratios of the transmembrane agonists in the model (``xS_<suffix>``, defined by
+        each drug's PK module); they add to ``xS``.
+    parameters : tuple of Parameter
+        Parameters the occupancy expressions need beyond the PK modules (``Drug.receptor_parameters``).
     """
-    xr = "Cfree_rom/KD_rom" if rom else "0"
-    xs = " + ".join(f"xS_{s}" for s in small_molecules) or "0"
+    xr = " + ".join(extracellular) or "0"
+    xs = " + ".join(transmembrane) or "0"
     params = [
         Parameter(name="E_ROM", value=1.0, unit="1", lower=0, tag="A",
                   source="romiplostim is a full agonist at the TPO site (efficacy = TPO's)", doc="romiplostim intrinsic efficacy"),
@@ -139,10 +144,7 @@ def receptor_module(rom: bool, small_molecules: tuple[str, ...]) -> Module:
                   source="Wang 2010 SC50/KD = 0.052/0.131 ng/mL -> occupancy 0.28 at half-maximal stimulation",
                   doc="activation giving half-maximal stimulation"),
     ]
-    if rom:
-        params.append(Parameter(name="KD_rom", value=LIGANDS["romiplostim"].KA.value * LIGANDS["romiplostim"].MW.value / 1000.0, unit="ng/mL",
-                                lower=0, tag="D", source="romiplostim KD from moasim.library.receptor_params (Wang 2010 KD 0.131 ng/mL, R)",
-                                doc="romiplostim-c-Mpl KD"))
+    params += parameters
     return Module(
         name="receptor",
         doc=receptor_module.__doc__ or "",

@@ -27,7 +27,6 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
-from ..receptor_params import LIGANDS
 
 GIB = "Gibiansky 2011 J Clin Pharmacol 51:842"
 FAR = "Farrell 2014 Br J Clin Pharmacol 77:717 (nlmixr2lib Farrell_2014_eltrombopag.R)"
@@ -38,7 +37,9 @@ COV_CL = {"east_asian": 0.67, "corticosteroids": 0.74, "female": 0.81, "healthy"
 WT_EXP_CL = 0.62
 
 
-def module() -> Module:
+def module(ec50v_nM: float) -> Module:
+    """The PK module; ``ec50v_nM`` is the transmembrane-site KD (nM) of the drug's c-Mpl ligand entry
+    (:mod:`moasim.library.drugs.eltrombopag`), the affinity the receptor occupancy ``xS`` divides by."""
     return Module(
         name="pk_eltrombopag",
         doc=__doc__ or "",
@@ -63,7 +64,7 @@ def module() -> Module:
             Parameter(name="MW_elt", value=442.5, unit="g/mol", lower=0, tag="D", source="C25H22N4O4 (free acid)", doc="molar mass"),
             Parameter(name="FUREL_elt", value=1.0, unit="1", lower=0, tag="A",
                       source="reference compound of the class translation FVIVO (1 by definition)", doc="unbound fraction in plasma relative to eltrombopag"),
-            Parameter(name="EC50V_elt", value=LIGANDS["eltrombopag"].KA.value, unit="nM", lower=0, tag="D",
+            Parameter(name="EC50V_elt", value=ec50v_nM, unit="nM", lower=0, tag="D",
                       source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),

@@ -28,14 +28,15 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
-from ..receptor_params import LIGANDS
 
 W22 = "Wang Z 2022 Br J Clin Pharmacol 88:2084"
 CAL = "calibrated to hetrombopag_tmax and hetrombopag_half_life_dose_dependence (Zheng 2017); tools/calibrate.py"
 CAL_TARGETS = ("hetrombopag_tmax", "hetrombopag_half_life_dose_dependence")
 
 
-def module() -> Module:
+def module(ec50v_nM: float) -> Module:
+    """The PK module; ``ec50v_nM`` is the transmembrane-site KD (nM) of the drug's c-Mpl ligand entry
+    (:mod:`moasim.library.drugs.hetrombopag`), the affinity the receptor occupancy ``xS`` divides by."""
     return Module(
         name="pk_hetrombopag",
         doc=__doc__ or "",
@@ -59,7 +60,7 @@ def module() -> Module:
                              "Refitted 6 -> 8 with the prior-therapy and fluctuation population of issue 11 (n = 600 x 3 seeds: 6 gave week-6 0.52-0.535, "
                              "8 gives ~0.56, 9 ~0.57 but first-in-patient 2.5 mg 0.25 against 0.125 +- 0.15)", fitted_by=("hetrombopag_phase1_week6",),
                       doc="unbound fraction in plasma relative to eltrombopag"),
-            Parameter(name="EC50V_het", value=LIGANDS["hetrombopag"].KA.value, unit="nM", lower=0, tag="D",
+            Parameter(name="EC50V_het", value=ec50v_nM, unit="nM", lower=0, tag="D",
                       source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),

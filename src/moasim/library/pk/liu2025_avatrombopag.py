@@ -22,13 +22,14 @@ References
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
-from ..receptor_params import LIGANDS
 
 LIU = "Liu 2025 Pharmaceuticals 18:903 (nlmixr2lib Liu_2025_avatrombopag.R)"
 N_TR = 9
 
 
-def module() -> Module:
+def module(ec50v_nM: float) -> Module:
+    """The PK module; ``ec50v_nM`` is the transmembrane-site KD (nM) of the drug's c-Mpl ligand entry
+    (:mod:`moasim.library.drugs.avatrombopag`), the affinity the receptor occupancy ``xS`` divides by."""
     tr = [f"TR{i}_ava" for i in range(1, N_TR + 1)]
     rates = {tr[0]: f"-KTR_ava*{tr[0]}"}
     for a, b in zip(tr, tr[1:]):
@@ -52,7 +53,7 @@ def module() -> Module:
                              "quote, R2). Was 1 (eltrombopag's), which left avatrombopag at placebo level in ITP (issue 11)",
                       fitted_by=("avatrombopag_itp_day28_responders",),
                       doc="unbound fraction in plasma relative to eltrombopag (in-vivo potency factor)"),
-            Parameter(name="EC50V_ava", value=LIGANDS["avatrombopag"].KA.value, unit="nM", lower=0, tag="D",
+            Parameter(name="EC50V_ava", value=ec50v_nM, unit="nM", lower=0, tag="D",
                       source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
