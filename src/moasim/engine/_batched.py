@@ -40,7 +40,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import SolverError, SpecError, invalid_value, unknown_name
 from ..model import Model
-from ._codegen import _MathPrinter, parse
+from ._codegen import _MathPrinter, _names, parse
 from ._events import Controller, Event
 
 __all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
@@ -509,10 +509,6 @@ def _cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _names(model: Model) -> tuple[str, ...]:
-    return (*model.parameter_names, *model.state_names, *model.assignments, "time")
 
 
 def _kernel_source(model: Model) -> str:

@@ -260,14 +260,21 @@ def _rescue(d: dict, arm: str) -> dict[str, float]:
     return out
 
 
+def _is_placebo(d: dict, name: str, allowed: set[str] = frozenset()) -> bool:
+    """Is the arm a placebo arm (``drug: none``)? Such an arm takes no dosing keys."""
+    if d.get("drug", "none") not in (None, "none", "placebo"):
+        return False
+    extra = set(d) - {"name", "drug", *allowed}
+    if extra:
+        raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
+    return True
+
+
 def _arm(d: Any, i: int) -> ArmSpec:
     d = _keys(d, _ARM, f"arms[{i}]")
     name = str(d.get("name", f"arm {i + 1}"))
     drug = d.get("drug", "none")
-    if drug in (None, "none", "placebo"):
-        extra = set(d) - {"name", "drug", "rescue"}
-        if extra:
-            raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
+    if _is_placebo(d, name, allowed={"rescue"}):
         return ArmSpec(name=name, drug=None, **_rescue(d, name))
     if drug not in DRUGS:
         get_drug(str(drug))  # raises the standard unknown-drug line
@@ -397,10 +404,7 @@ def _bone_arm(d: Any, i: int | str, where: str | None = None) -> ArmSpec:
     d = _keys(d, _BONE_ARM, where)
     name = str(d.get("name", f"arm {i + 1}" if isinstance(i, int) else i))
     drug = d.get("drug", "none")
-    if drug in (None, "none", "placebo"):
-        extra = set(d) - {"name", "drug"}
-        if extra:
-            raise SpecError(invalid_value(f"arms[{name}]", sorted(extra), "no dosing keys in a placebo arm (drug: none)"))
+    if _is_placebo(d, name):
         return ArmSpec(name=name, drug=None)
     if drug not in BONE_DRUGS_AVAILABLE:
         raise SpecError(unknown_name("drug of a bone trial", str(drug), BONE_DRUGS_AVAILABLE, f"arms[{name}]"))
