@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from moasim.cli.main import main
+from moasim.validate import _trials as _population_checks
 
 
 def run(args, capsys):
@@ -44,9 +45,8 @@ def test_drugs_json_has_sources(capsys):
             assert p["source"] and p["unit"] and p["tag"] != "U"
 
 
-POPULATION_TARGETS = ("eltrombopag_itp_day43_responders", "hetrombopag_phase1_week6",
-                      "hetrombopag_phase1_time_to_response", "hetrombopag_first_in_patient_day28",
-                      "avatrombopag_itp_day28_responders")
+#: the population (simulated-trial) targets: every check of moasim.validate._trials
+POPULATION_TARGETS = tuple(sorted(_population_checks.CHECKS))
 
 
 def test_validate_json_single_subject_targets_pass(capsys, monkeypatch):

@@ -20,9 +20,8 @@ import numpy as np
 from scipy.optimize import brentq, least_squares
 
 from moasim.library.build import Subject
-from moasim.library.drugs import Food
 from moasim.simulation import simulate
-from moasim.validate.metrics import auc, oral_single_dose_pk, terminal_half_life_h
+from moasim.validate.metrics import food_auc_ratio, terminal_half_life_h
 
 
 def tpo() -> None:
@@ -53,9 +52,7 @@ def eltrombopag_pd() -> None:
 
 
 def _auc_ratio(drug: str, dose: float, kind: str, pname: str, k: float) -> float:
-    t, c = oral_single_dose_pk(drug, dose)
-    r = simulate(drug, f"{dose} mg", days=10, food=Food(kind=kind), samples_per_day=96, parameters={pname: k})
-    return auc(r.time, r.outputs["drug_concentration"]) / auc(t, c)
+    return food_auc_ratio(drug, dose, kind, parameters={pname: k})
 
 
 def eltrombopag_food() -> None:

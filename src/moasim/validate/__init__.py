@@ -17,7 +17,6 @@ import numpy as np
 import yaml
 
 from ..library.build import Subject
-from ..library.drugs import Food
 from ..simulation import simulate
 from . import metrics as mx
 from ._tolerance import within
@@ -159,16 +158,12 @@ def _het_thalf(t):
 
 
 def _het_food(t):
-    tt, c = mx.oral_single_dose_pk("hetrombopag", 7.5)
-    tf, cf = mx.oral_single_dose_pk("hetrombopag", 7.5, food=Food(kind="high_fat"))
-    v = mx.auc(tf, cf) / mx.auc(tt, c)
+    v = mx.food_auc_ratio("hetrombopag", 7.5, "high_fat")
     return v, within(v, t["value"], t["tolerance"]), "single 7.5 mg, high-fat meal with the dose"
 
 
 def _elt_cation(t, kind: str):
-    tt, c = mx.oral_single_dose_pk("eltrombopag", 50)
-    tf, cf = mx.oral_single_dose_pk("eltrombopag", 50, food=Food(kind=kind))
-    v = mx.auc(tf, cf) / mx.auc(tt, c)
+    v = mx.food_auc_ratio("eltrombopag", 50, kind)
     return v, within(v, t["value"], t["tolerance"]), f"single 50 mg with {kind.replace('_', ' ')} vs alone, AUC0-10 d"
 
 

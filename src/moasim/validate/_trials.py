@@ -62,13 +62,18 @@ def _se(values) -> float:
     return float(max(values))
 
 
-def _elt_day43(t):
-    r = _trial("eltrombopag_bussel2007.yaml")
-    arm = {"placebo": "placebo", "30 mg": "eltrombopag 30 mg", "50 mg": "eltrombopag 50 mg", "75 mg": "eltrombopag 75 mg"}
-    model = {k: _est(r, arm[k], "responder_d43") for k in t["regimen"]}
+def _by_regimen(t, name: str, drug: str, endpoint: str, note: str):
+    """A fixed-dose target with one published value per regimen (arm ``placebo`` or ``"<drug> <regimen>"``)."""
+    r = _trial(name)
+    arm = {k: ("placebo" if k == "placebo" else f"{drug} {k}") for k in t["regimen"]}
+    model = {k: _est(r, arm[k], endpoint) for k in t["regimen"]}
     ok = all(within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    se = _se(r[arm[k]]["responder_d43"][1] for k in t["regimen"])
-    return model, ok, f"examples/eltrombopag_bussel2007.yaml: {REPLICATES} x 300/arm, fixed dose 6 weeks, baseline < 30", se
+    se = _se(r[arm[k]][endpoint][1] for k in t["regimen"])
+    return model, ok, f"examples/{name}: {REPLICATES} x 300/arm, {note}", se
+
+
+def _elt_day43(t):
+    return _by_regimen(t, "eltrombopag_bussel2007.yaml", "eltrombopag", "responder_d43", "fixed dose 6 weeks, baseline < 30")
 
 
 def _het_w6(t):
@@ -82,20 +87,12 @@ def _het_ttr(t):
 
 
 def _het_fip(t):
-    r = _trial("hetrombopag_first_in_patient.yaml")
-    model = {k: _est(r, f"hetrombopag {k}", "responder_d28") for k in t["regimen"]}
-    ok = all(within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    se = _se(r[f"hetrombopag {k}"]["responder_d28"][1] for k in t["regimen"])
-    return model, ok, f"examples/hetrombopag_first_in_patient.yaml: {REPLICATES} x 300/arm, 14 days fixed dose, day 28", se
+    return _by_regimen(t, "hetrombopag_first_in_patient.yaml", "hetrombopag", "responder_d28", "14 days fixed dose, day 28")
 
 
 def _ava_d28(t):
-    r = _trial("avatrombopag_bussel2014.yaml")
-    arm = {k: ("placebo" if k == "placebo" else f"avatrombopag {k}") for k in t["regimen"]}
-    model = {k: _est(r, arm[k], "responder_d28") for k in t["regimen"]}
-    ok = all(within(model[k], pub, t["tolerance"]) for k, pub in t["regimen"].items())
-    se = _se(r[arm[k]]["responder_d28"][1] for k in t["regimen"])
-    return model, ok, f"examples/avatrombopag_bussel2014.yaml: {REPLICATES} x 300/arm, fixed dose 28 days, >= 50 and >= 20 above baseline", se
+    return _by_regimen(t, "avatrombopag_bussel2014.yaml", "avatrombopag", "responder_d28",
+                       "fixed dose 28 days, >= 50 and >= 20 above baseline")
 
 
 #: Population targets covered but known to fail in expectation (pinned by the tests).

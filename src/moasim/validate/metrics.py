@@ -58,6 +58,15 @@ def eltrombopag_max_increase_pct(dose_mg: float) -> float:
     return float((plt.max() / plt[0] - 1) * 100)
 
 
-def oral_single_dose_pk(drug: str, dose_mg: float, *, subject: Subject | None = None, food: Food | None = None, days: float = 10) -> tuple[np.ndarray, np.ndarray]:
-    r = simulate(drug, f"{dose_mg} mg", days=days, subject=subject, food=food, samples_per_day=96)
+def oral_single_dose_pk(drug: str, dose_mg: float, *, subject: Subject | None = None, food: Food | None = None, days: float = 10,
+                        parameters: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r = simulate(drug, f"{dose_mg} mg", days=days, subject=subject, food=food, samples_per_day=96, parameters=parameters)
     return np.asarray(r.time), np.asarray(r.outputs["drug_concentration"])
+
+
+def food_auc_ratio(drug: str, dose_mg: float, kind: str, parameters: dict[str, float] | None = None) -> float:
+    """AUC (0-10 days) of a single oral dose taken with ``kind`` (meal or cation product) over the
+    AUC of the same dose alone, as food-effect studies report it."""
+    t, c = oral_single_dose_pk(drug, dose_mg)
+    tf, cf = oral_single_dose_pk(drug, dose_mg, food=Food(kind=kind), parameters=parameters)
+    return auc(tf, cf) / auc(t, c)

@@ -20,13 +20,15 @@ from ...model import Module, Parameter
 
 __all__ = ["Drug", "Food", "FOOD_KINDS", "LigandParams", "ligand_params", "EXTRACELLULAR", "TRANSMEMBRANE",
            "TitrationRule", "IIV", "omega_from_cv", "InVitroDefaults", "Depot", "Bolus", "Oral", "EFF_TM", "EFF_TM_SRC",
-           "CAL_32D", "XIE"]
+           "CAL_32D", "XIE", "TM_MECHANISM"]
 
 #: meal kinds understood by ``Food`` (what the chelation/food-effect parameters describe)
 FOOD_KINDS = ("high_fat", "high_calcium", "antacid", "standard")
 
 EXTRACELLULAR = "extracellular"
 TRANSMEMBRANE = "transmembrane"
+#: what every transmembrane-site agonist does (its ``Drug.mechanism``, with drug-specific additions)
+TM_MECHANISM = "binds the c-Mpl transmembrane domain; additive with TPO"
 
 XIE = "Xie 2018 J Cell Mol Med 22:5367"
 CAL_32D = "calibrated: 4PL EC50 of simulated 72 h 32D-MPL CellTiter-Glo plates = {v} nM (" + XIE + ", R)"

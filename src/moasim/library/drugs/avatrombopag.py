@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..pk import liu2025_avatrombopag as pk
-from ._core import EFF_TM, EFF_TM_SRC, IIV, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params
+from ._core import EFF_TM, EFF_TM_SRC, IIV, TM_MECHANISM, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params
 
 LIGAND = ligand_params(
     "avatrombopag", "ava", TRANSMEMBRANE,
@@ -28,7 +28,7 @@ LIGAND = ligand_params(
 
 DRUG = Drug(
     name="avatrombopag", kind="small molecule, oral daily with food",
-    site=TRANSMEMBRANE, mechanism="binds the c-Mpl transmembrane domain; additive with TPO",
+    site=TRANSMEMBRANE, mechanism=TM_MECHANISM,
     order=40, ligand=LIGAND,
     administration={"oral": Oral("TR1_ava")},
     dose_units=("mg",), module=partial(pk.module, ec50v_nM=LIGAND.KA.value), concentration="conc_avatrombopag",

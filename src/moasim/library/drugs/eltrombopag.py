@@ -20,7 +20,7 @@ from functools import partial
 from typing import Mapping
 
 from ..pk import gibiansky2011_eltrombopag as pk
-from ._core import CAL_32D, EFF_TM, EFF_TM_SRC, IIV, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params
+from ._core import CAL_32D, EFF_TM, EFF_TM_SRC, IIV, TM_MECHANISM, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params
 
 LIGAND = ligand_params(
     "eltrombopag", "elt", TRANSMEMBRANE,
@@ -40,7 +40,7 @@ def _covariates(p: Mapping[str, float], cov) -> dict[str, float]:
 
 DRUG = Drug(
     name="eltrombopag", kind="small molecule, oral daily",
-    site=TRANSMEMBRANE, mechanism="binds the c-Mpl transmembrane domain; additive with TPO",
+    site=TRANSMEMBRANE, mechanism=TM_MECHANISM,
     order=20, ligand=LIGAND,
     administration={"oral": Oral("GUT1_elt", lag="ALAG_elt", kfood="KFOOD_elt", switch=("TSW_elt", "GUT1_elt", "GUT2_elt"))},
     dose_units=("mg",), module=partial(pk.module, ec50v_nM=LIGAND.KA.value), concentration="conc_eltrombopag",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..pk import hetrombopag as pk
-from ._core import CAL_32D, EFF_TM, EFF_TM_SRC, IIV, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params, omega_from_cv
+from ._core import CAL_32D, EFF_TM, EFF_TM_SRC, IIV, TM_MECHANISM, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, TitrationRule, ligand_params, omega_from_cv
 
 LIGAND = ligand_params(
     "hetrombopag", "het", TRANSMEMBRANE,
@@ -28,7 +28,7 @@ LIGAND = ligand_params(
 
 DRUG = Drug(
     name="hetrombopag", kind="small molecule (herombopag olamine), oral daily",
-    site=TRANSMEMBRANE, mechanism="binds the c-Mpl transmembrane domain; additive with TPO; nonlinear (target-binding) PK",
+    site=TRANSMEMBRANE, mechanism=TM_MECHANISM + "; nonlinear (target-binding) PK",
     order=30, ligand=LIGAND,
     administration={"oral": Oral("GUT_het", lag="ALAG_het", kfood="KFOOD_het")},
     dose_units=("mg",), module=partial(pk.module, ec50v_nM=LIGAND.KA.value), concentration="conc_hetrombopag",

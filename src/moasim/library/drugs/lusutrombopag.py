@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 
 from ...model import Module, Output, Parameter, State
-from ._core import EFF_TM, EFF_TM_SRC, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, ligand_params
+from ._core import EFF_TM, EFF_TM_SRC, TM_MECHANISM, TRANSMEMBRANE, Drug, InVitroDefaults, Oral, ligand_params
 
 LABEL = "Mulpleta prescribing information via Lexicomp (drugs.com/ppa/lusutrombopag.html)"
 AHFS = "AHFS monograph (drugs.com/monograph/lusutrombopag.html)"
@@ -105,7 +105,7 @@ def module() -> Module:
 
 DRUG = Drug(
     name="lusutrombopag", kind="small molecule, oral daily for 7 days before a procedure",
-    site=TRANSMEMBRANE, mechanism="binds the c-Mpl transmembrane domain; additive with TPO",
+    site=TRANSMEMBRANE, mechanism=TM_MECHANISM,
     order=50, ligand=LIGAND,
     administration={"oral": Oral("GUT_lus")},
     dose_units=("mg",), module=module, concentration="conc_lusutrombopag",
