@@ -9,6 +9,9 @@ weekly doses titrated by the platelet count at each dose time, daily platelets t
                    every subject integrated by its own RODAS4 with an analytic Jacobian, the
                    subjects in ``--threads`` threads; titration as one vectorised ``decide``
                    call per dose time over all subjects;
+- ``trial-path`` : the same engine as ``moasim trial`` drives it: per-subject titration
+                   controllers (Python objects, :class:`~moasim.engine._batched.SubjectSchedules`)
+                   instead of one vectorised ``decide``; the overhead of the trial's event layer;
 - ``roadrunner`` : the peer, plain libroadrunner with the titration as an SBML event, one
                    ``simulate()`` per subject, over ``--procs`` processes (``reference_workload``);
 - ``numbalsoda`` : optional second peer (``--numbalsoda``): LSODA from numba with a hand-written
@@ -84,6 +87,23 @@ class BatchedStack:
             return {"Ad": self.dose_amount * np.where(plt > 400.0, 0.0, level)}
 
         res = self.engine.run(self.model, params, y0, rw.T_OUT, rw.DOSE_TIMES[1:], decide)
+        self.last = res
+        return res.state("PLT")
+
+
+class TrialPathStack(BatchedStack):
+    """moasim's trial path on the reference workload: the batched engine driven by
+    :class:`~moasim.engine._batched.SubjectSchedules`, one titration ``Controller`` object per
+    subject deciding in Python at each dose time (what ``moasim trial`` does with a label rule),
+    instead of one vectorised ``decide`` over all subjects."""
+
+    def run(self, inds: list[dict[str, float]], arrays: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        from moasim.engine._batched import SubjectSchedules
+
+        params, y0 = arrays if arrays is not None else self.inputs(inds)
+        n = len(params)
+        sched = SubjectSchedules(self.model, [()] * n, [(rw._Titration(rw.FIXED["F"]),) for _ in range(n)], rw.T_OUT[-1])
+        res = self.engine.run(self.model, params, y0, rw.T_OUT, schedule=sched)
         self.last = res
         return res.state("PLT")
 
@@ -214,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="relative tolerances for the batched rows (default 1e-6)")
     ap.add_argument("--ref-n", type=int, default=200, help="subjects in the scipy reference (default 200)")
     ap.add_argument("--no-peer", action="store_true", help="skip libroadrunner")
+    ap.add_argument("--no-trial-path", action="store_true",
+                    help="skip the trial-path row (per-subject titration controllers, as moasim trial runs them)")
     ap.add_argument("--desolve", action="store_true",
                     help="also time R deSolve lsoda with a compiled C RHS (needs R + deSolve: apt-get install r-base-core r-base-dev r-cran-desolve)")
     ap.add_argument("--numbalsoda", action="store_true",
@@ -256,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
             st.run(inds[:4])
             batched[rtol] = st
             timers.append((dict(stack="batched", workers=f"{a.threads} thr", rtol=rtol), _timed(st, inds)))
+        if not a.no_trial_path:
+            tp = TrialPathStack(rw.RTOL, rw.ATOL, a.threads)
+            tp.run(inds[:4])
+            timers.append((dict(stack="trial-path", workers=f"{a.threads} thr", rtol=rw.RTOL), _timed(tp, inds)))
         best = [math.inf] * len(timers)
         plts: list = [None] * len(timers)
         for rep in range(a.repeats):  # round robin, so that load drift on a shared machine hits every stack alike

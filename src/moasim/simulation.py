@@ -14,7 +14,7 @@ from .dosing._regimen import regimen_events
 from .engine import get_engine, run_schedule
 from .engine._codegen import python_outputs
 from .errors import DosingError, SpecError, invalid_value
-from .library._layers import BONE_DRUGS, BONE_POPULATIONS
+from .layers import layer_for
 from .library.build import Subject, build_model
 from .library.drugs import Food, check_route, get_drug
 from .limits import MAX_DAYS, check_days, check_interval, check_non_empty
@@ -93,11 +93,15 @@ def simulate(
     check_days(float(days), "days")
     check_non_empty(drug, "drug")
     check_non_empty(population, "population")
-    if drug in BONE_DRUGS or population in BONE_POPULATIONS:
-        from .library.bone import simulate_bone  # the bone layer has its own model (issue 6)
+    layer_simulate = layer_for(drug, population).load("simulate")  # each model layer has its own model (moasim.layers)
+    return layer_simulate(drug, dose, every=every, route=route, days=days, population=population, titration=titration, subject=subject,
+                          food=food, count=count, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol,
+                          parameters=parameters)
 
-        return simulate_bone(drug, dose, every=every, route=route, days=days, population=population, subject=subject,
-                             count=count, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol, parameters=parameters)
+
+def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titration, subject, food, count, samples_per_day, engine,
+                             rtol, atol, parameters) -> SimulationResult:
+    """The thrombopoiesis layer of :func:`simulate` (same arguments, already checked there)."""
     subject = subject or Subject(population=population)
     drugs = (drug,) if drug else ()
     d = get_drug(drug) if drug else None

@@ -103,16 +103,22 @@ def parse_quantity(text: str | float | int, field: str, default_unit: str | None
     return value, unit
 
 
+@lru_cache(maxsize=512)
 def dimension_of(unit: str) -> str:
     """Dimensionality string of a unit (e.g. ``'[mass] / [length] ** 3'``)."""
     return str(_unit(unit).dimensionality)
 
 
+@lru_cache(maxsize=512)
+def _ratio(from_unit: str, to_unit: str):
+    """Magnitude of ``from_unit / to_unit`` (pint; cached: trials convert every dose)."""
+    return (_unit(from_unit) / _unit(to_unit)).to("dimensionless").magnitude
+
+
 def convert(value: float, from_unit: str, to_unit: str, field: str = "quantity") -> float:
     """Convert a float between units; raise :class:`UnitError` on a dimension mismatch."""
     try:
-        ratio = (_unit(from_unit) / _unit(to_unit)).to("dimensionless")
-        return float(value * ratio.magnitude)
+        return float(value * _ratio(from_unit, to_unit))
     except pint.DimensionalityError:
         raise UnitError(
             invalid_value(f"unit of {field}", from_unit, f"a unit convertible to {to_unit} ({dimension_of(to_unit)})")

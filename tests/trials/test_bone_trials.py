@@ -51,7 +51,7 @@ def test_design_md_bone_spec_parses():
         "endpoints": [{"name": "ls_bmd_12m", "kind": "percent_change", "output": "bmd_lumbar_spine", "at": "12 months", "statistic": "mean"},
                       {"kind": "incidence", "event": "new_vertebral_fracture", "by": "12 months"}],
     })
-    assert spec.is_bone and spec.visit_days == pytest.approx(365.25 / 12)
+    assert spec.layer.name == "bone" and spec.visit_days == pytest.approx(365.25 / 12)
     assert [e.name for e in spec.endpoints] == ["ls_bmd_12m", "new_vertebral_fracture by 12 months"]
     assert spec.arms[0].every_days == pytest.approx(365.25 / 12) and spec.arms[0].dose == 210 and spec.arms[0].unit == "mg"
 

@@ -6,6 +6,16 @@ from ._common import print_json
 
 
 def catalogue() -> dict:
+    from ..layers import LAYERS
+
+    out = {}
+    for layer in LAYERS:
+        out.update(layer.load("catalogue")())
+    return {"drugs": out}
+
+
+def platelet_entries() -> dict:
+    """Entries of the thrombopoiesis drugs (the catalogue :data:`moasim.library.drugs.DRUGS`)."""
     from ..library.drugs import DRUGS
 
     out = {}
@@ -20,8 +30,7 @@ def catalogue() -> dict:
             "references": list(d.references),
             "parameters": _parameters(mod),
         }
-    out.update(_bone_catalogue())
-    return {"drugs": out}
+    return out
 
 
 def _parameters(mod) -> dict:
@@ -41,15 +50,16 @@ _BONE = {
 }
 
 
-def _bone_catalogue() -> dict:
+def bone_entries() -> dict:
+    """Entries of the bone-layer drugs."""
     import importlib
 
-    from ..library.bone._simulate import _DOSING
+    from ..library.bone._simulate import bone_routes
 
     out = {}
     for name, (kind, site, mechanism, module, fn) in _BONE.items():
         mod = getattr(importlib.import_module(module), fn)()
-        out[name] = {"kind": kind, "binding_site": site, "mechanism": mechanism, "routes": list(_DOSING[name]),
+        out[name] = {"kind": kind, "binding_site": site, "mechanism": mechanism, "routes": list(bone_routes(name)),
                      "dose_units": ["mg"], "layer": "bone (population postmenopausal_osteoporosis)",
                      "references": list(mod.references), "parameters": _parameters(mod)}
     return out

@@ -8,6 +8,19 @@ from ._common import check_out_path, print_json, write_atomic
 
 
 def run(args) -> int:
+    from ..layers import layer_for
+
+    check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
+    export = layer_for(drug=args.drug).load("export_sbml")
+    sbml, what, n_events = export(args.drug, args.population, args.dose, args.every, args.route, args.days)
+    write_atomic(args.output, lambda p: open(p, "w").write(sbml))
+    return _report(args, what, sbml, n_events)
+
+
+def platelet_model_sbml(drug: str, population: str, dose: str | None, every: str | None, route: str | None,
+                        days: float) -> tuple[str, str, int]:
+    """SBML of the thrombopoiesis model with ``drug`` for a typical subject, with the regimen's
+    dose events if ``dose`` is given: (sbml, description, number of dose events)."""
     from ..dosing import Regimen, parse_dose
     from ..dosing._regimen import regimen_events
     from ..io import export_sbml
@@ -15,32 +28,30 @@ def run(args) -> int:
     from ..library.drugs import check_route, get_drug
     from ..units import to_unit
 
-    check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
-    from ..simulation import BONE_DRUGS
-
-    if args.drug in BONE_DRUGS:
-        if args.dose:
-            raise SpecError(invalid_value("--dose", args.dose, "no dose for bone-model export (the model is exported drug-free)"))
-        from ..library.bone import bone_sbml
-
-        sbml = bone_sbml()
-        write_atomic(args.output, lambda p: open(p, "w").write(sbml))
-        return _report(args, "bone remodelling + romosozumab/comparator PK at the drug-free steady state", sbml, 0)
-    d = get_drug(args.drug)
-    subject = Subject(population=args.population)
+    d = get_drug(drug)
+    subject = Subject(population=population)
     model = build_model((d.name,), subject)
     events = []
-    if args.dose:
-        route = args.route or d.routes[0]
+    if dose:
+        route = route or d.routes[0]
         check_route(d, route)
-        value, unit = parse_dose(args.dose)
-        every = check_interval(to_unit(args.every, "day", "--every"), "--every", args.every) if args.every else None
-        check_days(args.days, "--days")
-        reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every)
-        events = regimen_events(d, reg, args.days, model.parameter_values, subject.weight_kg)
+        value, unit = parse_dose(dose)
+        every_days = check_interval(to_unit(every, "day", "--every"), "--every", every) if every else None
+        check_days(days, "--days")
+        reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every_days)
+        events = regimen_events(d, reg, days, model.parameter_values, subject.weight_kg)
     sbml = export_sbml(model, events)
-    write_atomic(args.output, lambda p: open(p, "w").write(sbml))
-    return _report(args, f"{model.name}, {len(model.states)} states, {len(model.parameters)} parameters", sbml, len(events))
+    return sbml, f"{model.name}, {len(model.states)} states, {len(model.parameters)} parameters", len(events)
+
+
+def bone_model_sbml(drug: str, population: str, dose: str | None, every: str | None, route: str | None,
+                    days: float) -> tuple[str, str, int]:
+    """SBML of the bone model (drug-free steady state; every bone drug's PK is in it)."""
+    if dose:
+        raise SpecError(invalid_value("--dose", dose, "no dose for bone-model export (the model is exported drug-free)"))
+    from ..library.bone import bone_sbml
+
+    return bone_sbml(), "bone remodelling + romosozumab/comparator PK at the drug-free steady state", 0
 
 
 def _report(args, what: str, sbml: str, n_events: int) -> int:

@@ -82,26 +82,24 @@ def run(args) -> int:
 
 
 def _default_route(drug: str) -> str | None:
-    from ..library.drugs import get_drug
-    from ..simulation import BONE_DRUGS
+    from ..layers import layer_for
 
-    if drug in BONE_DRUGS:
-        return "oral" if drug == "alendronate" else "sc"
     try:
-        return get_drug(drug).routes[0]
+        return layer_for(drug=drug).load("routes")(drug)[0]
     except Exception:  # noqa: BLE001 - only for the text; simulate() has already checked the drug
         return None
 
 
 def _food_status(drug: str, route: str | None, food: str | None, population: str) -> tuple[bool, str]:
     """(is the meal applied in the model, text for the ``food:`` line)."""
-    from ..simulation import BONE_DRUGS, BONE_POPULATIONS
+    from ..layers import layer_for
 
     route = route or _default_route(drug)
     if not food:
         return False, "none (fasted)" if route == "oral" else "none"
-    if drug in BONE_DRUGS or population in BONE_POPULATIONS:
-        return False, f"{food} (not applied: the bone model has no food effect)"
+    layer = layer_for(drug, population)
+    if not layer.food_effect:
+        return False, f"{food} (not applied: the {layer.name} model has no food effect)"
     if route != "oral":
         return False, f"{food} (not applied: food acts on oral doses only, route is {route})"
     from ..library.drugs import get_drug

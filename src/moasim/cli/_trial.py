@@ -71,7 +71,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="directory for per-shard Parquet results (re-run to resume)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    p.add_argument("--engine", default="auto", help="auto (default) | batched (all subjects of a shard at once; compiled) | roadrunner (one at a time)")
+    p.add_argument("--engine", default="auto", help="auto (default) | batched (all subjects of a shard at once; compiled) | gpu (the batched kernel on a CUDA GPU; needs numba-cuda) | roadrunner (one at a time)")
     p.add_argument("--report", help="write an HTML report")
     p.add_argument("--plot", help="write the figure (.png, .pdf, .svg): platelet bands and response; bone trials: BMD, markers, fractures")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
@@ -88,7 +89,7 @@ _NONAUTONOMOUS = {NONAUTO!r}
 _DENSE = {DENSE!r}
 
 
-@numba.njit(cache=True)
+{DEVICE}
 def _wnorm(v, y, ynew, rtol, atol):
     s = 0.0
     n = v.shape[0]
@@ -99,7 +100,7 @@ def _wnorm(v, y, ynew, rtol, atol):
     return math.sqrt(s / n)
 
 
-@numba.njit(cache=True)
+{DEVICE}
 def _lu(G, piv):
     n = G.shape[0]
     for k in range(n):
@@ -129,7 +130,7 @@ def _lu(G, piv):
     return True
 
 
-@numba.njit(cache=True)
+{DEVICE}
 def _lusolve(G, piv, b):
     n = G.shape[0]
     for k in range(n):  # rows were exchanged whole (P G = L U): permute b first
@@ -150,7 +151,7 @@ def _lusolve(G, piv, b):
         b[k] = s / G[k, k]
 
 
-@numba.njit(cache=True)
+{DEVICE}
 def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
     """Integrate one subject from t0 to t1 (y in place); write states at tobs (in (t0, t1]) to out.
 
@@ -158,31 +159,34 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
     stats: [steps, rejected, rhs evaluations] (accumulated).
     """
     n = N_STATES
-    J = np.empty((n, n))
-    G = np.empty((n, n))
-    piv = np.empty(n, np.int64)
-    k0 = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    f0 = np.empty(n)
-    fi = np.empty(n)
-    yi = np.empty(n)
-    ynew = np.empty(n)
-    dfdt = np.zeros(n)
-    dn2 = np.empty(n)
-    dn3 = np.empty(n)
-    g = np.empty(NNZ_LU)
-    ws = np.empty(n)
+    J = {MATRIX}
+    G = {MATRIX}
+    piv = {IVECTOR}
+    k0 = {VECTOR}
+    k1 = {VECTOR}
+    k2 = {VECTOR}
+    k3 = {VECTOR}
+    k4 = {VECTOR}
+    k5 = {VECTOR}
+    f0 = {VECTOR}
+    fi = {VECTOR}
+    yi = {VECTOR}
+    ynew = {VECTOR}
+    dfdt = {VECTOR}
+    for k in range(n):
+        dfdt[k] = 0.0
+    dn2 = {VECTOR}
+    dn3 = {VECTOR}
+    g = {LUVECTOR}
+    ws = {VECTOR}
     nobs = tobs.shape[0]
     kobs = 0
     t = t0
     span = t1 - t0
     if span <= 0.0:
         for k in range(nobs):
-            out[k, :] = y
+            for _c in range(n):
+                out[k, _c] = y[_c]
         return 0
     nfev = 0
     steps = 0
@@ -243,11 +247,13 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
             # already at the target (coinciding or nearly coinciding times)
             t = target
             while kobs < nobs and tobs[kobs] <= t:
-                out[kobs, :] = y
+                for _c in range(n):
+                    out[kobs, _c] = y[_c]
                 kobs += 1
             if t >= t1:
                 while kobs < nobs:
-                    out[kobs, :] = y
+                    for _c in range(n):
+                        out[kobs, _c] = y[_c]
                     kobs += 1
                 stats[0] += steps
                 stats[1] += nrej
@@ -309,14 +315,17 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
             h = min(hnew, hmax)
             if hit:
                 if kobs < nobs and tobs[kobs] <= t:
-                    out[kobs, :] = y
+                    for _c in range(n):
+                        out[kobs, _c] = y[_c]
                     kobs += 1
                     while kobs < nobs and tobs[kobs] <= t:
-                        out[kobs, :] = y
+                        for _c in range(n):
+                            out[kobs, _c] = y[_c]
                         kobs += 1
                 if t >= t1:
                     while kobs < nobs:
-                        out[kobs, :] = y
+                        for _c in range(n):
+                            out[kobs, _c] = y[_c]
                         kobs += 1
                     stats[0] += steps
                     stats[1] += nrej
@@ -329,14 +338,40 @@ def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats):
             last_rejected = True
 
 
-@numba.njit(cache=True, nogil=True)
+{INTEGRATE}'''
+
+
+#: What the solver template needs per compilation target: the decorator of a device-side
+#: function, the per-subject work arrays, and the entry point over subjects. The CPU entry
+#: point loops over its rows and releases the GIL; the CUDA one is a kernel with one subject
+#: per thread (numba's CUDA target: work arrays are thread-local ``cuda.local.array``s of
+#: compile-time size).
+_TARGETS = {
+    "cpu": dict(
+        HEADER="import math\nimport numpy as np\nimport numba",
+        DEVICE="@numba.njit(cache=True)",
+        MATRIX="np.empty((n, n))", VECTOR="np.empty(n)", IVECTOR="np.empty(n, np.int64)", LUVECTOR="np.empty(NNZ_LU)",
+        INTEGRATE='''@numba.njit(cache=True, nogil=True)
 def integrate(Y, P, t0, t1, tobs, OUT, rtol, atol, max_steps, hmax, status, stats):
     """Subjects (rows) from t0 to t1 (Y in place); OUT[i, k] = state of subject i at tobs[k]. Releases the GIL."""
     N = Y.shape[0]
     for i in range(N):
         if status[i] == 0:
             status[i] = _segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i])
-'''
+'''),
+    "cuda": dict(
+        HEADER="import math\nimport numpy as np\nimport numba\nfrom numba import cuda",
+        DEVICE="@cuda.jit(device=True)",
+        MATRIX="cuda.local.array((N_STATES, N_STATES), numba.float64)", VECTOR="cuda.local.array(N_STATES, numba.float64)",
+        IVECTOR="cuda.local.array(N_STATES, numba.int64)", LUVECTOR="cuda.local.array(NNZ_LU, numba.float64)",
+        INTEGRATE='''@cuda.jit(cache=True)
+def integrate(Y, P, t0, t1, tobs, OUT, rtol, atol, max_steps, hmax, status, stats):
+    """One subject per thread from t0 to t1 (Y in place); OUT[i, k] = state of subject i at tobs[k]."""
+    i = cuda.grid(1)
+    if i < Y.shape[0] and status[i] == 0:
+        status[i] = _segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i])
+'''),
+}
 
 
 def _stages_source(nonautonomous: bool) -> str:
@@ -390,7 +425,7 @@ def _arr(name: str, values, dtype: str = "np.int64") -> str:
     return f"{name} = np.array({list(values)!r}, dtype={dtype})"
 
 
-def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
+def _sparse_lu_source(n: int, nz: set[tuple[int, int]], device: str = _TARGETS["cpu"]["DEVICE"]) -> list[str]:
     """Sparse LU (no pivoting; minimum-degree order) of G = fac*I - J on J's pattern, and its solve.
 
     The factorisation and the solves run over precomputed index lists (compact code: the
@@ -445,7 +480,7 @@ def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
            _arr("_LU_US", us), _arr("_LU_UT", ut or [0]), _arr("_LU_USRC", usrc or [0]),
            _arr("_LU_FS", fs), _arr("_LU_FIDX", fidx or [0]), _arr("_LU_FCOL", fcol or [0]),
            _arr("_LU_BS", bs), _arr("_LU_BIDX", bidx or [0]), _arr("_LU_BCOLS", bcol or [0])]
-    out += ["", "", "@numba.njit(cache=True)", "def lu_sparse(J, fac, g, rowmax):", f"    n = {n}",
+    out += ["", "", device, "def lu_sparse(J, fac, g, rowmax):", f"    n = {n}",
             "    for k in range(n):",
             "        rowmax[k] = 0.0",
             "    for m in range(NNZ_LU):",
@@ -471,7 +506,7 @@ def _sparse_lu_source(n: int, nz: set[tuple[int, int]]) -> list[str]:
             "            for r in range(_LU_US[q], _LU_US[q + 1]):",
             "                g[_LU_UT[r]] -= l * g[_LU_USRC[r]]",
             "    return True",
-            "", "", "@numba.njit(cache=True)", "def solve_sparse(g, b, x):", f"    n = {n}",
+            "", "", device, "def solve_sparse(g, b, x):", f"    n = {n}",
             "    for i in range(n):",
             "        s = b[_LU_PERM[i]]",
             "        for q in range(_LU_FS[i], _LU_FS[i + 1]):",
@@ -511,8 +546,11 @@ def _cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _kernel_source(model: Model) -> str:
-    """numba source: rhs, jac (chain rule through the assignments), dtime and the solver."""
+def _kernel_source(model: Model, target: str = "cpu") -> str:
+    """numba source: rhs, jac (chain rule through the assignments), dtime and the solver, for
+    ``target`` ``"cpu"`` (the batched engine) or ``"cuda"`` (:mod:`._gpu`): the same text but
+    for the decorators, the work arrays and the entry point (``_TARGETS``)."""
+    tg = _TARGETS[target]
     names = _names(model)
     pr = _MathPrinter()
     states = model.state_names
@@ -562,11 +600,11 @@ def _kernel_source(model: Model) -> str:
 
     uses_time = any(tsym in e.free_symbols for e in (*assign.values(), *rates))
 
-    lines = ["import math", "import numpy as np", "import numba", "", f"N_STATES = {len(states)}", ""]
-    lines += ["@numba.njit(cache=True)", "def rhs(time, y, p, out):", *head, *head_assign]
+    lines = [tg["HEADER"], "", f"N_STATES = {len(states)}", ""]
+    lines += [tg["DEVICE"], "def rhs(time, y, p, out):", *head, *head_assign]
     lines += ["    " + f"out[{i}] = {pr.doprint(r)}" for i, r in enumerate(rates)]
-    lines += ["", "", "@numba.njit(cache=True)", "def jac(time, y, p, J):", *head, *head_assign, *dlines]
-    lines.append("    J[:, :] = 0.0")
+    lines += ["", "", tg["DEVICE"], "def jac(time, y, p, J):", *head, *head_assign, *dlines]
+    lines += ["    for _r in range(N_STATES):", "        for _c in range(N_STATES):", "            J[_r, _c] = 0.0"]
     nz: set[tuple[int, int]] = set()
     for i, r in enumerate(rates):
         for j, s in enumerate(ssym):
@@ -574,41 +612,42 @@ def _kernel_source(model: Model) -> str:
             if d != 0:
                 nz.add((i, j))
                 lines.append("    " + f"J[{i}, {j}] = {pr.doprint(d)}")
-    lines += ["", "", *_sparse_lu_source(len(states), nz)]
-    lines += ["", "", "@numba.njit(cache=True)", "def dtime(time, y, p, out):", *head, *head_assign, *dlines]
+    lines += ["", "", *_sparse_lu_source(len(states), nz, tg["DEVICE"])]
+    lines += ["", "", tg["DEVICE"], "def dtime(time, y, p, out):", *head, *head_assign, *dlines]
     for i, r in enumerate(rates):
         lines.append("    " + f"out[{i}] = {pr.doprint(total(r, 't', tsym)) if uses_time else '0.0'}")
     lines.append(
-        _SOLVER_TEMPLATE.format(STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time, DENSE=_DENSE_OUTPUT,
+        _SOLVER_TEMPLATE.format(**{k: v for k, v in tg.items() if k != "HEADER"}, STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time, DENSE=_DENSE_OUTPUT,
                                 D2=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D2)),
                                 D3=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D3)))
     )
     return "\n".join(lines)
 
 
-_KERNELS: dict[str, object] = {}
+_KERNELS: dict[tuple[str, str], object] = {}
 
 
-def _kernel(model: Model):
-    """The compiled module for this model structure (generated file imported from the cache dir)."""
-    if model.structure_key in _KERNELS:
-        return _KERNELS[model.structure_key]
+def _kernel(model: Model, target: str = "cpu"):
+    """The compiled module for this model structure and target (generated file imported from the cache dir)."""
+    if (model.structure_key, target) in _KERNELS:
+        return _KERNELS[model.structure_key, target]
     try:
         import numba
     except ImportError as exc:  # pragma: no cover - numba is a dependency
         raise SolverError("The batched engine needs numba (pip install numba).") from exc
-    src = _kernel_source(model)
+    src = _kernel_source(model, target)
     key = hashlib.sha1((src + _CODE_VERSION + numba.__version__).encode()).hexdigest()[:20]
-    path = _cache_dir() / f"moasim_batched_{key}.py"
+    stem = f"moasim_batched_{key}" if target == "cpu" else f"moasim_{target}_{key}"
+    path = _cache_dir() / f"{stem}.py"
     if not path.exists() or path.read_text() != src:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(src)
         os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"moasim_batched_{key}", path)
+    spec = importlib.util.spec_from_file_location(stem, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # numba's cache finds the module by name
     spec.loader.exec_module(mod)
-    _KERNELS[model.structure_key] = mod
+    _KERNELS[model.structure_key, target] = mod
     return mod
 
 
@@ -708,7 +747,6 @@ class BatchedEngine:
             *, schedule: "BatchedSchedule | None" = None, t0: float = 0.0) -> BatchedResult:
         """Simulate N subjects; see :func:`run_batched`. ``schedule`` (instead of
         ``event_times``/``decide``) may add event times as it goes, e.g. :class:`SubjectSchedules`."""
-        mod = _kernel(model)
         ns, npar = len(model.state_names), len(model.parameter_names)
         if params is None and y0 is None:
             raise SpecError("Give params (N, n_params) and/or y0 (N, n_states) to set the number of subjects.")
@@ -733,18 +771,38 @@ class BatchedEngine:
             schedule = _DecideSchedule(model, event_times, decide)
         elif decide is not None or len(event_times):
             raise SpecError("Give either schedule or event_times/decide, not both.")
+        with self._integrator(model, n) as integrate:
+            return self._loop(integrate, model, params, Y, t_out, float(t0), schedule)
 
+    @contextmanager
+    def _integrator(self, model: Model, n: int):
+        """``integrate(Y, params, t, t_next, tobs, seg, status, stats)`` for ``n`` subjects: the
+        compiled CPU kernel over chunks of subjects in threads (the kernel releases the GIL)."""
+        mod = _kernel(model)
         threads = self.threads or _cpus()
         step = max(1, min(self.chunk_size, -(-n // threads)))
         chunks = [(a, min(a + step, n)) for a in range(0, n, step)]
         pool = ThreadPoolExecutor(threads) if threads > 1 and len(chunks) > 1 else None
+
+        def integrate(Y, params, t, t_next, tobs, seg, status, stats) -> None:
+            def work(a: int, b: int) -> None:
+                mod.integrate(Y[a:b], params[a:b], t, t_next, tobs, seg[a:b], self.rtol, self.atol, self.max_steps,
+                              self.hmax, status[a:b], stats[a:b])
+
+            if pool is None:
+                work(0, len(Y))
+            else:
+                list(pool.map(lambda ab: work(*ab), chunks))
+
         try:
-            return self._loop(mod, model, params, Y, t_out, float(t0), schedule, pool, chunks)
+            yield integrate
         finally:
             if pool is not None:
                 pool.shutdown()
 
-    def _loop(self, mod, model, params, Y, t_out, t0, schedule, pool, chunks) -> BatchedResult:
+    def _loop(self, integrate, model, params, Y, t_out, t0, schedule) -> BatchedResult:
+        """Integrate between event times with ``integrate(Y, params, t, t_next, tobs, seg, status, stats)``
+        (in place: Y, seg = states at tobs, status, stats) and apply the schedule's events in between."""
         n, ns = Y.shape
         t_end = float(t_out[-1])
         outs = batched_outputs(model)
@@ -763,16 +821,7 @@ class BatchedEngine:
             j = int(np.searchsorted(t_out, t_next, side="right"))
             tobs = np.ascontiguousarray(t_out[k:j])
             seg = np.empty((n, len(tobs), ns))
-            args = (t, t_next, tobs)
-
-            def work(a: int, b: int, args=args, seg=seg) -> None:
-                mod.integrate(Y[a:b], params[a:b], *args, seg[a:b], self.rtol, self.atol, self.max_steps,
-                              self.hmax, status[a:b], stats[a:b])
-
-            if pool is None:
-                work(0, n)
-            else:
-                list(pool.map(lambda ab: work(*ab), chunks))
+            integrate(Y, params, t, t_next, tobs, seg, status, stats)
             if np.any(status != 0):
                 bad = np.flatnonzero(status)
                 why = "step limit reached" if status[bad[0]] == 1 else "step size underflow"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import SpecError, invalid_value, unknown_name
+from ..layers import THROMBOPOIESIS
 from ..model import Model, compose
 from .drugs import get_drug
 from .drugs._core import EXTRACELLULAR, TRANSMEMBRANE
@@ -15,7 +16,7 @@ from .steady_state import steady_state
 
 __all__ = ["Subject", "build_model", "POPULATIONS"]
 
-POPULATIONS = ("healthy", "itp", "aplastic")
+POPULATIONS = THROMBOPOIESIS.populations
 
 #: typical baseline platelet counts (10^9/L): Petrov 2025 (nlmixr2lib Petrov_2024_romiplostim.R,
 #: R-code): simulated ITP baseline ~18 non-splenectomised, ~14 splenectomised.

@@ -57,7 +57,7 @@ def bone_trial_figure(result):
 def trial_figure(result):
     """Median and 5-95 / 25-75 percentile bands of platelets per arm, and response over time
     (bone trials: :func:`bone_trial_figure`)."""
-    if result.spec.is_bone:
+    if result.spec.layer.name == "bone":
         return bone_trial_figure(result)
     import matplotlib
 
@@ -106,7 +106,7 @@ def render_trial_report(result, path: str) -> None:
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>moasim trial: {html.escape(result.spec.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}pre{{background:#f6f6f6;padding:1em}}</style></head>
 <body><h1>Virtual trial: {html.escape(result.spec.name)}</h1>
-<img alt="{'BMD, marker and fracture courses' if result.spec.is_bone else 'platelet bands and response curves'}" src="data:image/png;base64,{img}" style="max-width:100%">
+<img alt="{'BMD, marker and fracture courses' if result.spec.layer.name == "bone" else 'platelet bands and response curves'}" src="data:image/png;base64,{img}" style="max-width:100%">
 <h2>Endpoints (estimate and 95% interval)</h2>
 <table><tr><th>arm</th><th>n</th><th>endpoint</th><th>measure</th><th>estimate</th><th>95% interval</th></tr>{''.join(rows)}</table>
 <p>Intervals: with replicates, 2.5-97.5 percentiles of replicate trials; otherwise Wilson (proportions) or a seeded bootstrap.</p>

@@ -4,8 +4,9 @@ fractures.
 
 Each subject is the bone model (:mod:`moasim.library.bone`) with her own parameter factors
 (:mod:`moasim.population._bone`), simulated one at a time with libroadrunner (about 10 ms
-for two years). Shards are written and resumed exactly as for platelet trials
-(:mod:`._run`); only the per-subject simulation and the aggregation differ.
+for two years). Shards are written, resumed and aggregated exactly as for platelet trials
+(:mod:`._run`, :mod:`._shards`); this module supplies the per-subject steps
+(:data:`moasim.layers.BONE`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from ..library.bone._model import build_bone_model
 from ..library.bone.fracture import FRACTURE_EVENTS, baseline_rate, event_times
 from ..population import sample_bone_subjects
 from ..population._bone import MEASUREMENT_SD
-from ._endpoints import BONE_MEASURES, evaluate_contrast, evaluate_endpoint
-from ._shards import BAND_SUBJECTS, arm_files
-from ._spec import ArmSpec, TrialSpec
+from ._bone_spec import BoneArmSpec
+from ._endpoints import BONE_MEASURES
+from ._spec import TrialSpec
 
-__all__ = ["simulate_bone_shard", "aggregate_bone", "measure_times", "arm_regimens"]
+__all__ = ["simulate_bone_shard", "bone_values", "bone_courses", "measure_times", "arm_regimens", "BONE_COLUMNS"]
 
 BONE_COLUMNS = ("arm", "replicate", "subject", "t_score", "weight_kg", "doses",
                 *(f"m_{o}" for o in BONE_MEASURES), *(f"d_{o}" for o in BONE_MEASURES), *(f"fx_{e}" for e in FRACTURE_EVENTS))
@@ -35,7 +36,7 @@ def measure_times(spec: TrialSpec) -> np.ndarray:
     return np.unique(np.round(np.concatenate([spec.visit_times, [e.at_days for e in spec.endpoints if e.kind == "percent_change"]]), 9))
 
 
-def arm_regimens(arm: ArmSpec, start: float = 0.0) -> list[BoneRegimen]:
+def arm_regimens(arm: BoneArmSpec, start: float = 0.0) -> list[BoneRegimen]:
     """The arm's dosing as bone regimens: its own for ``for`` (or to the end), then its follow-on."""
     if arm.drug is None:
         return []
@@ -62,7 +63,7 @@ def _measured(true_pct: np.ndarray, output: str, e0: float, e: np.ndarray) -> np
     return 100.0 * ((1.0 + true_pct / 100.0) * np.exp(sd * (e - e0)) - 1.0)
 
 
-def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
+def _subject(spec: TrialSpec, arm: BoneArmSpec, draw, typical: dict | None) -> dict:
     days = spec.duration_days
     tm = measure_times(spec)
     daily = np.arange(0.0, days + 1e-9, 1.0)
@@ -91,12 +92,15 @@ def _subject(spec: TrialSpec, arm: ArmSpec, draw, typical: dict | None) -> dict:
     return row
 
 
-def simulate_bone_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None):
-    """Rows (dicts) of one shard of a bone trial, in :data:`BONE_COLUMNS` order."""
+def simulate_bone_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None, engine: str = "roadrunner"):
+    """One shard of a bone trial as a frame in :data:`BONE_COLUMNS` order (always libroadrunner: ``engine`` is not used)."""
+    import pandas as pd
+
     arm = spec.arms[arm_index]
     seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
     draws = sample_bone_subjects(spec.population, count, seed, start=start)
-    return [{"arm": arm.name, "replicate": replicate, "subject": d.index, **_subject(spec, arm, d, typical)} for d in draws]
+    rows = [{"arm": arm.name, "replicate": replicate, "subject": d.index, **_subject(spec, arm, d, typical)} for d in draws]
+    return pd.DataFrame(rows, columns=list(BONE_COLUMNS))
 
 
 def _subject_values(ep, tm: np.ndarray, table) -> np.ndarray:
@@ -107,56 +111,26 @@ def _subject_values(ep, tm: np.ndarray, table) -> np.ndarray:
     return (np.nan_to_num(fx, nan=np.inf) <= ep.at_days + 1e-9).astype(float)
 
 
-def aggregate_bone(spec: TrialSpec, shard_dir: str, files: list[str]):
-    """Endpoints per arm (with contrasts ``vs`` another arm), percentile bands of each measured
-    output, and cumulative fracture incidence curves.
-
-    Returns (arms, bands, curves) for :class:`moasim.trials.TrialResult`.
-    """
-    import os
-
-    import pyarrow.parquet as pq
-
+def bone_values(spec: TrialSpec, table) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """Per endpoint, the women's (values, events) from their measured changes and fracture
+    times; and the fracture times themselves, for the incidence curves."""
     tm = measure_times(spec)
-    values: dict[str, dict[str, dict[int, list[np.ndarray]]]] = {}
-    bands, curves = {}, {}
-    for a, arm in enumerate(spec.arms):
-        per_ep: dict[str, dict[int, list[np.ndarray]]] = {ep.name: {} for ep in spec.endpoints}
-        daily: dict[str, list[np.ndarray]] = {o: [] for o in BONE_MEASURES}
-        fx: dict[str, list[np.ndarray]] = {e: [] for e in FRACTURE_EVENTS}
-        for f in arm_files(files, a):
-            t = pq.read_table(os.path.join(shard_dir, f))
-            rep = t.column("replicate").to_numpy()
-            for ep in spec.endpoints:
-                v = _subject_values(ep, tm, t)
-                for r in np.unique(rep):
-                    per_ep[ep.name].setdefault(int(r), []).append(v[rep == r])
-            if sum(len(x) for x in daily[BONE_MEASURES[0]]) < BAND_SUBJECTS:
-                for o in BONE_MEASURES:
-                    daily[o].append(np.array(t.column(f"d_{o}").to_pylist(), dtype=np.float32))
-            for e in FRACTURE_EVENTS:
-                fx[e].append(t.column(f"fx_{e}").to_numpy(zero_copy_only=False).astype(float))
-        values[arm.name] = {k: {r: np.concatenate(p) for r, p in reps.items()} for k, reps in per_ep.items()}
-        b = {"time_days": list(range(int(math.floor(spec.duration_days + 1e-9)) + 1))}
-        for o in BONE_MEASURES:
-            d = np.concatenate(daily[o])
-            q = np.percentile(d, [5, 25, 50, 75, 95], axis=0)
-            b[o] = {**{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}, "mean": d.mean(axis=0).tolist()}
-        bands[arm.name] = b
-        grid = np.array(b["time_days"], float)
-        curves[arm.name] = {e: (np.nan_to_num(np.concatenate(fx[e]), nan=np.inf)[:, None] <= grid[None, :]).mean(axis=0).tolist()
-                            for e in FRACTURE_EVENTS if e in spec.population.rates}
-    arms = {}
-    for arm in spec.arms:
-        eps = {}
-        for ep in spec.endpoints:
-            per_rep = [(v, np.ones(len(v))) for _, v in sorted(values[arm.name][ep.name].items())]
-            if ep.vs is None:
-                eps[ep.name] = evaluate_endpoint(ep, per_rep, seed=spec.seed)
-            elif ep.vs == arm.name:
-                eps[ep.name] = {"estimate": 1.0 if ep.kind == "incidence" else 0.0, "ci95": [1.0, 1.0] if ep.kind == "incidence" else [0.0, 0.0]}
-            else:
-                ref = [(v, np.ones(len(v))) for _, v in sorted(values[ep.vs][ep.name].items())]
-                eps[ep.name] = evaluate_contrast(ep, per_rep, ref, seed=spec.seed)
-        arms[arm.name] = {"n": spec.n, "endpoints": eps}
-    return arms, bands, curves
+    out = {}
+    for ep in spec.endpoints:
+        v = _subject_values(ep, tm, table)
+        out[ep.name] = (v, np.ones(len(v)))
+    return out, {e: table.column(f"fx_{e}").to_numpy(zero_copy_only=False).astype(float) for e in FRACTURE_EVENTS}
+
+
+def bone_courses(spec: TrialSpec, head, inputs: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """Percentile bands (and mean) of each measured output's daily course (women in ``head``),
+    and the cumulative incidence curve of each fracture event with a rate."""
+    b = {"time_days": list(range(int(math.floor(spec.duration_days + 1e-9)) + 1))}
+    for o in BONE_MEASURES:
+        d = np.array(head.column(f"d_{o}").to_pylist(), dtype=np.float32)
+        q = np.percentile(d, [5, 25, 50, 75, 95], axis=0)
+        b[o] = {**{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}, "mean": d.mean(axis=0).tolist()}
+    grid = np.array(b["time_days"], float)
+    curves = {e: (np.nan_to_num(inputs[e], nan=np.inf)[:, None] <= grid[None, :]).mean(axis=0).tolist()
+              for e in FRACTURE_EVENTS if e in spec.population.rates}
+    return b, curves

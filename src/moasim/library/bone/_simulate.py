@@ -16,7 +16,7 @@ from ...engine._codegen import python_outputs
 from ...errors import DosingError, SpecError, invalid_value, unknown_name
 from ...limits import check_interval
 from ...units import to_unit
-from .._layers import BONE_DRUGS, BONE_DRUGS_AVAILABLE, BONE_POPULATIONS
+from ...layers import BONE
 from ..build import POPULATIONS as _CORE_POPULATIONS
 from ..build import Subject
 from ._model import build_bone_model
@@ -25,7 +25,13 @@ from .fracture import FRACTURE_LINKS, relative_risk
 from ..._frozen import read_only
 
 
-__all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "BONE_OUTPUTS", "BONE_POPULATIONS", "BONE_DRUGS_AVAILABLE"]
+__all__ = ["BoneSubject", "BoneRegimen", "simulate_bone", "run_bone", "bone_routes", "BONE_OUTPUTS", "BONE_POPULATIONS",
+           "BONE_DRUGS_AVAILABLE"]
+
+#: populations of the bone layer (:data:`moasim.layers.BONE`)
+BONE_POPULATIONS = BONE.populations
+#: drugs whose mechanism is in the bone model
+BONE_DRUGS_AVAILABLE = BONE.drugs
 
 #: drug -> route -> (state receiving the dose, parameters whose product is the fraction that arrives)
 _DOSING = {
@@ -33,6 +39,12 @@ _DOSING = {
     "denosumab": {"sc": ("DEPOT_den", ("F_den",)), "iv": ("AC_den", ())},
     "alendronate": {"oral": ("BPS_aln", ("F_aln", "FB_aln"))},
 }
+
+
+def bone_routes(drug: str) -> tuple[str, ...]:
+    """Routes of a bone drug, the default first (:attr:`moasim.layers.Layer.routes`)."""
+    return tuple(_DOSING[drug])
+
 
 #: outputs of simulate_bone: model output name -> result name
 BONE_OUTPUTS = {
@@ -100,9 +112,9 @@ class BoneRegimen:
     def __post_init__(self) -> None:
         if self.drug not in BONE_DRUGS_AVAILABLE:
             raise SpecError(unknown_name("bone drug", self.drug, BONE_DRUGS_AVAILABLE))
+        routes = bone_routes(self.drug)
         if self.route is None:
-            object.__setattr__(self, "route", next(iter(_DOSING[self.drug])))
-        routes = tuple(_DOSING[self.drug])
+            object.__setattr__(self, "route", routes[0])
         if self.route not in routes:
             raise DosingError(unknown_name(f"route of {self.drug}", self.route, routes))
         if not (math.isfinite(self.start) and self.start >= 0):
@@ -199,6 +211,8 @@ def simulate_bone(
     days: float = 365.0,
     population: str = "postmenopausal_osteoporosis",
     subject: Subject | None = None,
+    titration: str | None = None,
+    food=None,
     count: int | None = None,
     samples_per_day: int = 1,
     engine: str = "roadrunner",
@@ -226,6 +240,9 @@ def simulate_bone(
         accepted and give the same (typical-woman) bone model.
     subject : Subject, optional
         Overrides ``population`` (weight is used for ug/kg doses).
+    titration, food : optional
+        Ignored: the bone layer has no titration rules and no food effects (accepted because
+        :func:`moasim.simulate` hands its arguments to every layer alike).
     count : int, optional
         Number of doses.
     samples_per_day : int
@@ -251,7 +268,7 @@ def simulate_bone(
     regimens: list[BoneRegimen] = []
     if drug not in (None, "placebo", "none"):
         if drug not in BONE_DRUGS_AVAILABLE:
-            if drug in BONE_DRUGS:
+            if drug in BONE.planned_drugs:
                 raise SpecError(f"Drug {drug!r} is not in the bone model yet; allowed now: {', '.join(BONE_DRUGS_AVAILABLE)}.")
             raise SpecError(unknown_name("bone drug", drug, BONE_DRUGS_AVAILABLE))
         if dose is None:

@@ -26,10 +26,10 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ...errors import DosingError, SpecError, invalid_value, unknown_name
-from .._layers import BONE_DRUGS_AVAILABLE
+from ...layers import BONE
 from ._core import FOOD_KINDS, IIV, Drug, Food, InVitroDefaults, LigandParams, TitrationRule
 
-__all__ = ["Drug", "Food", "DRUGS", "get_drug", "check_route", "FOOD_KINDS", "LigandParams", "TitrationRule", "IIV",
+__all__ = ["Drug", "Food", "DRUGS", "get_drug", "drug_routes", "check_route", "FOOD_KINDS", "LigandParams", "TitrationRule", "IIV",
            "InVitroDefaults", "drug_modules"]
 
 
@@ -59,11 +59,16 @@ DRUGS: Mapping[str, Drug] = MappingProxyType(_discover())
 def get_drug(name: str) -> Drug:
     """Catalogue entry by name; raise :class:`SpecError` for an unknown drug."""
     if name not in DRUGS:
-        if name in BONE_DRUGS_AVAILABLE:
+        if name in BONE.drugs:
             raise SpecError(f"Drug {name!r} acts on bone, not on platelets: simulate it with population postmenopausal_osteoporosis "
                             f"(moasim simulate) or in a bone trial; platelet drugs: {', '.join(DRUGS)}.")
-        raise SpecError(unknown_name("drug", name, (*DRUGS, *BONE_DRUGS_AVAILABLE)))
+        raise SpecError(unknown_name("drug", name, (*DRUGS, *BONE.drugs)))
     return DRUGS[name]
+
+
+def drug_routes(name: str) -> tuple[str, ...]:
+    """Routes of a catalogue drug, the default first (:attr:`moasim.layers.Layer.routes`)."""
+    return get_drug(name).routes
 
 
 def check_route(drug: Drug, route: str) -> None:

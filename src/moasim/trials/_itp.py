@@ -1,0 +1,198 @@
+"""ITP trials: patients with immune thrombocytopenia on a TPO-receptor agonist (fixed regimen or
+titration rule) or placebo, with rescue therapy, platelet counts measured at visits.
+
+Each subject is the thrombopoiesis model (:mod:`moasim.library.build`) with her own sampled
+covariates and parameter factors (:mod:`moasim.population`). A shard runs one subject at a time
+through libroadrunner or all at once through the batched engine; shards are written, resumed
+and aggregated by the runner (:mod:`._run`, :mod:`._shards`), and this module supplies the
+per-subject steps (:data:`moasim.layers.THROMBOPOIESIS`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..dosing import Regimen, TitrationController
+from ..dosing._regimen import regimen_events
+from ..engine import Event, SetParameter, get_engine, run_schedule
+from ..engine._codegen import python_outputs
+from ..errors import SpecError
+from ..library.build import build_model
+from ..library.drugs import get_drug
+from ..population import fluctuation_path, sample_subjects
+from ._endpoints import subject_values
+from ._itp_spec import ItpArmSpec
+from ._spec import TrialSpec
+
+__all__ = ["simulate_itp_shard", "itp_values", "itp_courses", "ITP_COLUMNS", "RescueController"]
+
+ITP_COLUMNS = ("arm", "replicate", "subject", "weight_kg", "east_asian", "female", "splenectomy", "corticosteroids",
+               "non_responder", "baseline", "total_dose", "final_dose", "rescued", "visits", "daily")
+
+#: Rescue therapy (IVIG-like): blocks Fc-receptor-mediated platelet clearance, modelled as
+#: the ITP destruction rate x RESCUE_FACTOR for RESCUE_DAYS (assumption, A: no rescue
+#: kinetics in our sources; IVIG responses typically last 2-4 weeks).
+RESCUE_FACTOR = 0.2
+RESCUE_DAYS = 14.0
+
+
+def _feasible_model(drugs, draw, typical=None):
+    """Build the subject's model; if its sampled destruction rate cannot give its sampled
+    baseline count, lower the destruction rate (x0.7 steps) until it can."""
+    factors = dict(draw.factors)
+    for _ in range(40):
+        try:
+            return build_model(drugs, draw.subject, factors=factors, typical=typical)
+        except SpecError:
+            factors["KDES"] = factors.get("KDES", 1.0) * 0.7
+    return build_model(drugs, draw.subject, factors={**factors, "KDES": 0.0}, typical=typical)
+
+
+def _subject_plan(arm: ItpArmSpec, spec: TrialSpec, draw, typical=None):
+    """The subject's model (at its steady state), dose events, controllers and visit noise."""
+    drugs = (arm.drug,) if arm.drug else ()
+    model = _feasible_model(drugs, draw, typical)
+    visit_t = np.array(spec.visit_times)
+    # measured count = true count x exp(sd*eps) (assay error): one factor per visit, shared by
+    # titration and endpoints; the disease itself drifts through the FLUCT events below
+    sd = spec.population.residual_sd
+    noise = np.exp(sd * np.random.default_rng(draw.noise_seed).standard_normal(len(visit_t))) if sd > 0 else np.ones(len(visit_t))
+    noise[0] = draw.screening_factor  # the baseline visit is the screening count used for inclusion
+    events, controllers = [], []
+    if arm.rescue_below is not None and "KDES" in model.parameter_values:
+        controllers.append(RescueController(below=arm.rescue_below, kdes=model.parameter_values["KDES"],
+                                            decision_times=tuple(t for t in visit_t.tolist() if t > 0),
+                                            noise=dict(zip(visit_t.tolist(), noise.tolist()))))
+    if arm.drug:
+        d = get_drug(arm.drug)
+        if arm.titration is not None:
+            stop = min(spec.duration_days, arm.for_days) if arm.for_days else spec.duration_days  # withdrawal
+            controllers.append(TitrationController(rule=arm.titration, drug=d, route=arm.route, params=dict(model.parameter_values),
+                                                   weight_kg=draw.subject.weight_kg, t_end=stop,
+                                                   east_asian=draw.subject.east_asian, food=arm.food,
+                                                   noise=dict(zip(visit_t.tolist(), noise.tolist())),
+                                                   taper_from=arm.taper[0] if arm.taper else None,
+                                                   taper_every=arm.taper[1] if arm.taper else 14.0))
+        else:
+            count = None
+            if arm.for_days is not None:
+                count = max(1, int(math.ceil(arm.for_days / arm.every_days - 1e-9))) if arm.every_days else 1
+            reg = Regimen(drug=d.name, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days, count=count)
+            events = regimen_events(d, reg, spec.duration_days, model.parameter_values, draw.subject.weight_kg, arm.food)
+    if "FLUCT" in model.parameter_values:  # within-patient disease activity (Ornstein-Uhlenbeck, moasim.population)
+        events = list(events) + [Event(t, SetParameter("FLUCT", f), label="disease activity")
+                                 for t, f in fluctuation_path(draw, spec.population, spec.duration_days)]
+    return model, events, controllers, noise
+
+
+@dataclass(slots=True)
+class RescueController:
+    """Rescue therapy at a visit whose measured count is below ``below`` (engine Controller)."""
+
+    below: float
+    kdes: float
+    decision_times: tuple[float, ...]
+    noise: dict
+    until: float = -1.0
+
+    def decide(self, t: float, observe) -> list[Event]:
+        if t < self.until or observe("platelets") * self.noise.get(t, 1.0) >= self.below:
+            return []
+        self.until = t + RESCUE_DAYS
+        return [Event(t, SetParameter("KDES", self.kdes * RESCUE_FACTOR), label="rescue"),
+                Event(t + RESCUE_DAYS, SetParameter("KDES", self.kdes), label="rescue end")]
+
+
+def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger, arm: ItpArmSpec) -> dict[str, Any]:
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    visit_t = np.array(spec.visit_times)
+    vidx = np.searchsorted(t_out, visit_t - 1e-9)
+    doses = [e.dose for e in ledger if e.dose]
+    s = draw.subject
+    visits = (plt[vidx] * noise).astype(float)
+    for e in ledger:  # a count within the exclusion window after rescue is not evaluable for response
+        if e.label == "rescue":
+            visits[(visit_t > e.time) & (visit_t <= e.time + arm.rescue_excludes_days + 1e-9)] = np.nan
+    return {
+        "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
+        "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0] * noise[0]),
+        "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
+        "rescued": any(e.label == "rescue" for e in ledger),
+        "visits": visits.tolist(), "daily": plt.astype(np.float32).tolist(),
+    }
+
+
+def _platelets(model, t_out, states) -> np.ndarray:
+    p = model.parameter_vector()
+    return python_outputs(model, ("platelets",))(t_out, states, p)["platelets"]
+
+
+def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
+    """One subject at a time through :func:`run_schedule` (libroadrunner)."""
+    engine = get_engine("roadrunner", rtol=1e-6, atol=1e-9)
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    rows = []
+    for draw in draws:
+        model, events, controllers, noise = _subject_plan(arm, spec, draw, typical)
+        res = run_schedule(engine, model, t_out, events, controllers)
+        rows.append(_subject_row(spec, draw, _platelets(model, t_out, res.states), noise, res.ledger, arm))
+    return rows
+
+
+def _shard_batched(arm, spec, draws, typical, gpu: bool = False) -> list[dict]:
+    """All subjects of the shard at once through the batched RODAS4 engine, on the CPU or a CUDA
+    GPU (same event semantics)."""
+    from ..engine._batched import BatchedEngine, SubjectSchedules
+    from ..engine._gpu import GpuEngine
+
+    plans = [_subject_plan(arm, spec, d, typical) for d in draws]
+    model = plans[0][0]
+    t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
+    params = np.array([m.parameter_vector() for m, *_ in plans])
+    y0 = np.array([m.initial_vector() for m, *_ in plans])
+    sched = SubjectSchedules(model, [p[1] for p in plans], [p[2] for p in plans], t_end=spec.duration_days)
+    engine = GpuEngine(rtol=1e-6, atol=1e-9) if gpu else BatchedEngine(rtol=1e-6, atol=1e-9, threads=1)
+    res = engine.run(model, params, y0, t_out, schedule=sched)
+    rows = []
+    for i, (m, _, _, noise) in enumerate(plans):
+        rows.append(_subject_row(spec, draws[i], _platelets(m, t_out, res.states[i]), noise, sched.ledgers[i], arm))
+    return rows
+
+
+def simulate_itp_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None,
+                       engine: str = "batched") -> Any:
+    """One shard of an ITP trial as a frame in :data:`ITP_COLUMNS` order (engine ``batched``, ``gpu`` or ``roadrunner``)."""
+    import pandas as pd
+
+    arm = spec.arms[arm_index]
+    seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, arm_index))
+    drugs = (arm.drug,) if arm.drug else ()
+    draws = sample_subjects(spec.population, count, seed, drugs, start=start)
+    if engine in ("batched", "gpu"):
+        rows = _shard_batched(arm, spec, draws, typical, gpu=engine == "gpu")
+    else:
+        rows = _shard_per_subject(arm, spec, draws, typical)
+    rows = [{"arm": arm.name, "replicate": replicate, "subject": d.index, **r} for d, r in zip(draws, rows)]
+    return pd.DataFrame(rows, columns=list(ITP_COLUMNS))
+
+
+def itp_values(spec: TrialSpec, table) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """Per endpoint, the subjects' (values, events) from their counts at visits; and the counts
+    themselves, for the response curve."""
+    visits = np.array(spec.visit_times)
+    counts = np.array(table.column("visits").to_pylist(), dtype=float)
+    rescued = table.column("rescued").to_numpy(zero_copy_only=False).astype(bool)
+    return {ep.name: subject_values(ep, visits, counts, rescued) for ep in spec.endpoints}, {"visits": counts}
+
+
+def itp_courses(spec: TrialSpec, head, inputs: dict[str, np.ndarray]) -> tuple[dict, list[float]]:
+    """Percentile bands of the daily platelet count (subjects in ``head``) and the response
+    curve: the fraction of subjects at or above the first endpoint's threshold at each visit."""
+    daily = np.array(head.column("daily").to_pylist(), dtype=np.float32)
+    q = np.percentile(daily, [5, 25, 50, 75, 95], axis=0)
+    bands = {"time_days": list(range(daily.shape[1])), **{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}}
+    return bands, (inputs["visits"] >= spec.endpoints[0].threshold).mean(axis=0).tolist()
