@@ -91,13 +91,15 @@ class GpuEngine(BatchedEngine):
         Step limit per subject between two event times.
     hmax : float
         Largest step (day).
+    error_scale : {"current", "peak"}
+        As for :class:`~moasim.engine._batched.BatchedEngine`.
     """
 
     name = "gpu"
 
     def __init__(self, rtol: float = 1e-6, atol: float = 1e-9, *, block: int = 64, max_steps: int = 100_000,
-                 hmax: float = math.inf) -> None:
-        super().__init__(rtol, atol, threads=1, max_steps=max_steps, hmax=hmax)
+                 hmax: float = math.inf, error_scale: str = "current") -> None:
+        super().__init__(rtol, atol, threads=1, max_steps=max_steps, hmax=hmax, error_scale=error_scale)
         self.block = int(block)
 
     def prepare(self, model: Model) -> None:
@@ -115,21 +117,19 @@ class GpuEngine(BatchedEngine):
         grid = max(1, -(-n // self.block))
         dev: dict[str, object] = {}
 
-        def integrate(Y, params, t, t_next, tobs, seg, status, stats) -> None:
+        def integrate(Y, params, t, t_next, tobs, seg, status, stats, ypeak, peakmask) -> None:
+            host = dict(Y=Y, P=params, status=status, stats=stats, ypeak=ypeak, peakmask=peakmask)
             if not dev:
-                dev.update(Y=cuda.device_array_like(Y), P=cuda.device_array_like(params),
-                           status=cuda.device_array_like(status), stats=cuda.device_array_like(stats))
-            dev["Y"].copy_to_device(Y)
-            dev["P"].copy_to_device(params)
-            dev["status"].copy_to_device(status)
-            dev["stats"].copy_to_device(stats)
+                dev.update({k: cuda.device_array_like(v) for k, v in host.items()})
+            for k, v in host.items():
+                dev[k].copy_to_device(v)
             d_seg = cuda.device_array(seg.shape if seg.size else (len(Y), 1, Y.shape[1]))
             d_tobs = cuda.to_device(np.ascontiguousarray(tobs, dtype=float))
             mod.integrate[grid, self.block](dev["Y"], dev["P"], float(t), float(t_next), d_tobs, d_seg, self.rtol,
-                                            self.atol, self.max_steps, self.hmax, dev["status"], dev["stats"])
-            dev["Y"].copy_to_host(Y)
-            dev["status"].copy_to_host(status)
-            dev["stats"].copy_to_host(stats)
+                                            self.atol, self.max_steps, self.hmax, dev["status"], dev["stats"], dev["ypeak"],
+                                            dev["peakmask"])
+            for k in ("Y", "status", "stats", "ypeak"):
+                dev[k].copy_to_host(host[k])
             if seg.size:
                 d_seg.copy_to_host(seg)
 

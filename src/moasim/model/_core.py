@@ -113,6 +113,10 @@ class State:
     unit: str
     doc: str = ""
     dosable: bool = False  # may receive bolus doses and zero-order inputs (infusions)
+    #: a dose compartment before the systemic circulation (SC depot, gut, absorption transit):
+    #: it only passes drug on, so the batched engine may control its error relative to its
+    #: peak (``BatchedEngine(error_scale="peak")``) instead of following it down to ``atol``
+    absorption: bool = False
 
     def __post_init__(self) -> None:
         _check_name(self.name, "state")

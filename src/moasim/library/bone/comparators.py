@@ -68,7 +68,7 @@ def denosumab_module() -> Module:
               source="kdenosl/koutL x (1e6/150000) from OpenBoneMin.cpp (R-code)", doc="RANKL neutralisation per ng/mL"),
         ),
         states=(
-            State(name="DEPOT_den", unit="ug", doc="SC depot", dosable=True),
+            State(name="DEPOT_den", unit="ug", doc="SC depot", dosable=True, absorption=True),
             State(name="AC_den", unit="ug", doc="central denosumab", dosable=True),
             State(name="AP_den", unit="ug", doc="peripheral denosumab"),
         ),

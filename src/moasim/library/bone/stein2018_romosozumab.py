@@ -83,7 +83,7 @@ def module() -> Module:
                       doc="complex elimination"),
         ),
         states=(
-            State(name="DEPOT_rsz", unit="ug", doc="SC depot", dosable=True),
+            State(name="DEPOT_rsz", unit="ug", doc="SC depot", dosable=True, absorption=True),
             State(name="AC_rsz", unit="ug", doc="central romosozumab (free + bound)", dosable=True),
             State(name="AP_rsz", unit="ug", doc="peripheral romosozumab"),
             State(name="RTOT_scl", unit="nM", doc="total serum sclerostin (free + drug-bound)"),

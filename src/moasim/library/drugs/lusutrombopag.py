@@ -87,7 +87,7 @@ def module() -> Module:
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=(
-            State(name="GUT_lus", unit="ug", doc="gut", dosable=True),
+            State(name="GUT_lus", unit="ug", doc="gut", dosable=True, absorption=True),
             State(name="CENT_lus", unit="ug", doc="central", dosable=True),
         ),
         assignments={

@@ -69,8 +69,8 @@ def module(ec50v_nM: float) -> Module:
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=(
-            State(name="GUT1_elt", unit="ug", doc="gut, first absorption phase", dosable=True),
-            State(name="GUT2_elt", unit="ug", doc="gut, second absorption phase", dosable=True),
+            State(name="GUT1_elt", unit="ug", doc="gut, first absorption phase", dosable=True, absorption=True),
+            State(name="GUT2_elt", unit="ug", doc="gut, second absorption phase", dosable=True, absorption=True),
             State(name="CENT_elt", unit="ug", doc="central", dosable=True),
             State(name="PERI_elt", unit="ug", doc="peripheral"),
         ),

@@ -65,7 +65,7 @@ def module(ec50v_nM: float) -> Module:
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
         states=(
-            State(name="GUT_het", unit="ug", doc="gut", dosable=True),
+            State(name="GUT_het", unit="ug", doc="gut", dosable=True, absorption=True),
             State(name="CENT_het", unit="ug", doc="central", dosable=True),
             State(name="PERI_het", unit="ug", doc="peripheral"),
         ),

@@ -57,8 +57,8 @@ def module(ec50v_nM: float) -> Module:
                       source="transmembrane-site KD from moasim.library.receptor_params (fitted there so the simulated 32D-MPL/CD34+ assays give the published EC50s)",
                       doc="dissociation constant at the c-Mpl transmembrane site (same value as the in-vitro model)"),
         ),
-        states=tuple(State(name=n, unit="ug", doc="absorption transit", dosable=(n == tr[0])) for n in tr)
-        + (State(name="GUT_ava", unit="ug", doc="absorption compartment"), State(name="CENT_ava", unit="ug", doc="central", dosable=True)),
+        states=tuple(State(name=n, unit="ug", doc="absorption transit", dosable=(n == tr[0]), absorption=True) for n in tr)
+        + (State(name="GUT_ava", unit="ug", doc="absorption compartment", absorption=True), State(name="CENT_ava", unit="ug", doc="central", dosable=True)),
         assignments={
             "KTR_ava": f"{N_TR + 1}/MTT_ava",
             "C_ava": "CENT_ava/V_ava",

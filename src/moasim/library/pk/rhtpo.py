@@ -24,6 +24,6 @@ def module() -> Module:
             Parameter(name="F_tpo", value=0.5, unit="1", lower=0, upper=1, tag="R", source="Song 1999 Acta Pharmacol Sin 20:244 (rhesus)", doc="SC bioavailability"),
             Parameter(name="VP_tpo", value=0.04, unit="L/kg", lower=0, tag="A", source="plasma volume ~40 mL/kg (TPO distribution volume)", doc="TPO distribution volume"),
         ),
-        states=(State(name="DEPOT_tpo", unit="ug", doc="SC depot of rhTPO", dosable=True),),
+        states=(State(name="DEPOT_tpo", unit="ug", doc="SC depot of rhTPO", dosable=True, absorption=True),),
         rates={"DEPOT_tpo": "-KA_tpo*DEPOT_tpo", "TPO": "KA_tpo*DEPOT_tpo*1000/(VP_tpo*WT)"},
     )

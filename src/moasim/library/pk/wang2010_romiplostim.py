@@ -46,7 +46,7 @@ def module() -> Module:
                       source="Wang 2010 xi 0.0215 fg/platelet (R) x 250e9 platelets/L = 5.4 ng/mL", doc="total receptor at healthy c-Mpl mass"),
         ),
         states=(
-            State(name="DEPOT_rom", unit="ug", doc="SC depot", dosable=True),
+            State(name="DEPOT_rom", unit="ug", doc="SC depot", dosable=True, absorption=True),
             State(name="AC_rom", unit="ug", doc="central total romiplostim (free + bound)", dosable=True),
             State(name="AP_rom", unit="ug", doc="peripheral romiplostim"),
         ),
