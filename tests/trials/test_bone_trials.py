@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.integrate import quad
 
 from moasim.cli.main import main
+from moasim.errors import SpecError
 from moasim.library.bone.fracture import T_SCORE_REF, TREATMENT_SLOPE, baseline_rate, event_times
 from moasim.trials import parse_trial_spec, run_trial
 from moasim.trials._bone import arm_regimens
@@ -237,3 +238,17 @@ def test_measured_change_is_zero_at_baseline_and_noisy_after():
     big = simulate_shard(parse_trial_spec(_bone(n=200, population={"kind": "postmenopausal_osteoporosis"})), 1, 0, 0, 200, None)
     last = np.array([v[-1] for v in big["m_bmd_lumbar_spine"]])
     assert np.std(last) == pytest.approx(math.sqrt(2), rel=0.15)
+
+
+def test_interval_words_as_users_write_them():
+    """``visits: monthly`` and ``every: monthly`` mean one month (pint's month, 365.25/12 days), as
+    ``1 month`` does; ``weekly``/``daily`` keep their values; an unknown word names the allowed ones."""
+    d = _bone(visits="monthly")
+    d["arms"][0]["every"] = "monthly"
+    words = parse_trial_spec(d)
+    units = parse_trial_spec(_bone())
+    assert words.visit_days == units.visit_days == pytest.approx(365.25 / 12)
+    assert words.arms[0].every_days == units.arms[0].every_days
+    assert parse_trial_spec(_bone(visits="weekly")).visit_days == 7.0
+    with pytest.raises(SpecError, match=r"visits: got 'bimonthly'; allowed: daily \| weekly \| fortnightly \| monthly"):
+        parse_trial_spec(_bone(visits="bimonthly"))

@@ -45,6 +45,8 @@ def _spec(**changes):
     (lambda d: d["endpoints"][0].update(kind="magic"), "endpoint kind"),
     (lambda d: d["population"].update(east_asian=1.5), "population.east_asian"),
     (lambda d: d["arms"][0].update(drug="aspirin"), "Unknown drug"),
+    (lambda d: d["arms"][0].update(drug=["romiplostim"]), "arms[rom].drug"),
+    (lambda d: d["visits"] == d.update(visits="bimonthly"), "visits"),
 ])
 def test_bad_specs_are_refused_with_one_line(mutate, needle, assert_refused):
     d = json.loads(json.dumps(SPEC))

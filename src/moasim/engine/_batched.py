@@ -3,11 +3,13 @@
 Each subject is integrated by its own adaptive Rosenbrock method (RODAS4: order 4(3),
 6 stages, L-stable and stiffly accurate, Hairer & Wanner, *Solving ODEs II*, sec. IV.7;
 third-order continuous extension for the output times) with an analytic Jacobian. The
-right-hand side, the Jacobian (chain rule through the model's algebraic assignments),
-the time derivative and a sparse LU of ``I/(h*gamma) - J`` (fixed order, dense pivoted
-LU as fallback) are generated from the model's equation text with sympy, like the other
-engines' code (:mod:`._codegen`), and compiled once per model structure with numba; the
-compiled module is cached on disk (``MOASIM_CACHE_DIR``, default ``~/.cache/moasim``).
+solver is plain Python in :mod:`._rodas4`; this module generates only what is specific to
+a model: the right-hand side, the Jacobian (chain rule through the model's algebraic
+assignments), the time derivative and a sparse LU of ``I/(h*gamma) - J`` (fixed order,
+dense pivoted LU as fallback), from the model's equation text with sympy, like the other
+engines' code (:mod:`._codegen`). Model functions and solver are compiled together once
+per model structure with numba, for the CPU here or for a CUDA GPU (:mod:`._gpu`); the
+generated module is cached on disk (``MOASIM_CACHE_DIR``, default ``~/.cache/moasim``).
 The compiled loop over subjects releases the GIL: chunks of subjects run in threads.
 
 All subjects share the event times (a common visit/dose schedule). At each event time
@@ -27,6 +29,7 @@ import heapq
 import importlib.util
 import math
 import os
+import re
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -42,367 +45,60 @@ from sympy.printing.numpy import NumPyPrinter
 from ..errors import SolverError, SpecError, invalid_value, unknown_name
 from ..model import Model
 from ._codegen import _MathPrinter, _names, parse
+from . import _rodas4
 from ._events import Controller, Event
 
 __all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
 
 Decide = Callable[[float, dict[str, np.ndarray]], Mapping[str, np.ndarray] | None]
 
-# RODAS4 in the form G*K_i = f(t + alpha_i h, y + sum_j A_ij K_j) + sum_j (C_ij/h) K_j + h*gamma_i*df/dt,
-# G = I/(h*gamma) - J; y_new = y + sum_j M_j K_j; error estimate K_6 (Hairer & Wanner; coefficients
-# as in Hairer's rodas.f, also used by KPP).
-_A = (
-    (),
-    (1.544,),
-    (0.9466785280815826, 0.2557011698983284),
-    (3.314825187068521, 2.896124015972201, 0.9986419139977817),
-    (1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895),
-    (1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0),
-)
-_C = (
-    (),
-    (-5.6688,),
-    (-2.430093356833875, -0.2063599157091915),
-    (-0.1073529058151375, -9.594562251023355, -20.47028614809616),
-    (7.496443313967647, -10.24680431464352, -33.99990352819905, 11.7089089320616),
-    (8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054),
-)
-_ALPHA = (0.0, 0.386, 0.21, 0.63, 1.0, 1.0)
-_GAMMA_I = (0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0)
-_GAMMA = 0.25
-# continuous extension: y(told + th*h) = y*(1-th) + th*(ynew + (1-th)*(d2 + th*d3)), d_i = sum_j D_ij K_j
-_D2 = (10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662)
-_D3 = (-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872)
 # Observations by the continuous extension (True) or by ending steps on them (False).
 _DENSE_OUTPUT = os.environ.get("MOASIM_BATCHED_DENSE", "1") != "0"
 
 # Version of the generated code: part of the cache key.
-_CODE_VERSION = "3"
+_CODE_VERSION = "4"
 
-_SOLVER_TEMPLATE = '''
-_A = {A!r}
-_C = {C!r}
-_ALPHA = {ALPHA!r}
-_GAMMA_I = {GAMMA_I!r}
-_GAMMA = {GAMMA!r}
-_NONAUTONOMOUS = {NONAUTO!r}
-_DENSE = {DENSE!r}
+#: The solver's text: everything below the marker in :mod:`._rodas4` (a plain Python file).
+_SOLVER_MARKER = "# ---- SOLVER:"
 
 
-{DEVICE}
-def _wnorm(v, y, ynew, ypeak, rtol, atol):
-    s = 0.0
-    n = v.shape[0]
-    for k in range(n):
-        sc = atol + rtol * max(abs(y[k]), abs(ynew[k]), ypeak[k])
-        e = v[k] / sc
-        s += e * e
-    return math.sqrt(s / n)
+def _solver_source(target: str) -> str:
+    """The RODAS4 solver of :mod:`._rodas4` as text for a generated module of ``target``: for
+    CUDA every ``np.empty(shape[, np.int64])`` work array becomes a thread-local
+    ``cuda.local.array(shape, numba.float64 | numba.int64)`` (compile-time shapes)."""
+    text = Path(_rodas4.__file__).read_text()
+    body = text[text.index(_SOLVER_MARKER):]
+    if target == "cuda":
+        body = re.sub(r"np\.empty\(((?:\([^()]*\))|[^(),]+), np\.int64\)", r"cuda.local.array(\1, numba.int64)", body)
+        body = re.sub(r"np\.empty\(((?:\([^()]*\))|[^(),]+)\)", r"cuda.local.array(\1, numba.float64)", body)
+    return body
 
 
-{DEVICE}
-def _lu(G, piv):
-    n = G.shape[0]
-    for k in range(n):
-        m = k
-        big = abs(G[k, k])
-        for r in range(k + 1, n):
-            if abs(G[r, k]) > big:
-                big = abs(G[r, k])
-                m = r
-        piv[k] = m
-        if big == 0.0 or not math.isfinite(big):
-            return False
-        if m != k:
-            for c in range(n):
-                tmp = G[k, c]
-                G[k, c] = G[m, c]
-                G[m, c] = tmp
-        inv = 1.0 / G[k, k]
-        for r in range(k + 1, n):
-            l = G[r, k] * inv
-            if l != 0.0:
-                G[r, k] = l
-                for c in range(k + 1, n):
-                    G[r, c] -= l * G[k, c]
-            else:
-                G[r, k] = 0.0
-    return True
-
-
-{DEVICE}
-def _lusolve(G, piv, b):
-    n = G.shape[0]
-    for k in range(n):  # rows were exchanged whole (P G = L U): permute b first
-        m = piv[k]
-        if m != k:
-            tmp = b[k]
-            b[k] = b[m]
-            b[m] = tmp
-    for k in range(n):
-        bk = b[k]
-        if bk != 0.0:
-            for r in range(k + 1, n):
-                b[r] -= G[r, k] * bk
-    for k in range(n - 1, -1, -1):
-        s = b[k]
-        for c in range(k + 1, n):
-            s -= G[k, c] * b[c]
-        b[k] = s / G[k, k]
-
-
-{DEVICE}
-def _segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats, ypeak, peakmask):
-    """Integrate one subject from t0 to t1 (y in place); write states at tobs (in (t0, t1]) to out.
-
-    Returns 0 on success, 1 if max_steps was reached, 2 if the step size underflowed.
-    stats: [steps, rejected, rhs evaluations] (accumulated).
-    """
-    n = N_STATES
-    J = {MATRIX}
-    G = {MATRIX}
-    piv = {IVECTOR}
-    k0 = {VECTOR}
-    k1 = {VECTOR}
-    k2 = {VECTOR}
-    k3 = {VECTOR}
-    k4 = {VECTOR}
-    k5 = {VECTOR}
-    f0 = {VECTOR}
-    fi = {VECTOR}
-    yi = {VECTOR}
-    ynew = {VECTOR}
-    dfdt = {VECTOR}
-    for k in range(n):
-        dfdt[k] = 0.0
-    dn2 = {VECTOR}
-    dn3 = {VECTOR}
-    g = {LUVECTOR}
-    ws = {VECTOR}
-    nobs = tobs.shape[0]
-    kobs = 0
-    t = t0
-    span = t1 - t0
-    if span <= 0.0:
-        for k in range(nobs):
-            for _c in range(n):
-                out[k, _c] = y[_c]
-        return 0
-    nfev = 0
-    steps = 0
-    nrej = 0
-    rhs(t, y, p, f0)
-    nfev += 1
-    # initial step (Hairer & Wanner, Solving ODEs I, II.4)
-    d0 = 0.0
-    d1 = 0.0
-    for k in range(n):
-        sc = atol + rtol * max(abs(y[k]), ypeak[k])
-        d0 += (y[k] / sc) ** 2
-        d1 += (f0[k] / sc) ** 2
-    d0 = math.sqrt(d0 / n)
-    d1 = math.sqrt(d1 / n)
-    if d0 < 1e-5 or d1 < 1e-5:
-        h0 = 1e-6
-    else:
-        h0 = 0.01 * d0 / d1
-    h0 = min(h0, span)
-    for k in range(n):
-        yi[k] = y[k] + h0 * f0[k]
-    rhs(t + h0, yi, p, fi)
-    nfev += 1
-    d2 = 0.0
-    for k in range(n):
-        sc = atol + rtol * max(abs(y[k]), ypeak[k])
-        d2 += ((fi[k] - f0[k]) / sc) ** 2
-    d2 = math.sqrt(d2 / n) / h0
-    dm = max(d1, d2)
-    if dm <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / dm) ** 0.2
-    h = min(100.0 * h0, h1, hmax)
-
-    need_jac = True
-    last_rejected = False
-    hmin_rel = 1e-14
-    while True:
-        if _DENSE:
-            target = t1
-        else:
-            target = tobs[kobs] if kobs < nobs else t1
-            if target > t1:
-                target = t1
-        hit = False
-        h_wanted = h
-        if t + 1.05 * h >= target:
-            h = target - t
-            hit = True
-        if h <= hmin_rel * max(abs(t), 1.0):
-            if not hit:
-                stats[0] += steps
-                stats[1] += nrej
-                stats[2] += nfev
-                return 2
-            # already at the target (coinciding or nearly coinciding times)
-            t = target
-            while kobs < nobs and tobs[kobs] <= t:
-                for _c in range(n):
-                    out[kobs, _c] = y[_c]
-                kobs += 1
-            if t >= t1:
-                while kobs < nobs:
-                    for _c in range(n):
-                        out[kobs, _c] = y[_c]
-                    kobs += 1
-                stats[0] += steps
-                stats[1] += nrej
-                stats[2] += nfev
-                return 0
-            h = h_wanted
-            continue
-        if steps >= max_steps:
-            stats[0] += steps
-            stats[1] += nrej
-            stats[2] += nfev
-            return 1
-        steps += 1
-        if need_jac:
-            jac(t, y, p, J)
-            if _NONAUTONOMOUS:
-                dtime(t, y, p, dfdt)
-            need_jac = False
-        fac = 1.0 / (h * _GAMMA)
-        sparse = lu_sparse(J, fac, g, ws)
-        ok = sparse
-        if not sparse:  # a small pivot in the fixed order: dense LU with partial pivoting
-            for r in range(n):
-                for c in range(n):
-                    G[r, c] = -J[r, c]
-                G[r, r] += fac
-            ok = _lu(G, piv)
-        err = 1e10
-        if ok:
-{STAGES}
-            if not math.isfinite(err):
-                err = 1e10
-        if err <= 1.0:
-            told = t
-            t = target if hit else t + h
-            if _DENSE and kobs < nobs and tobs[kobs] <= t:
-                # RODAS4 continuous extension (Hairer's rodas.f): third order between told and t
-                for k in range(n):
-                    dn2[k] = {D2}
-                    dn3[k] = {D3}
-                while kobs < nobs and tobs[kobs] <= t:
-                    th = (tobs[kobs] - told) / h
-                    th1 = 1.0 - th
-                    for k in range(n):
-                        out[kobs, k] = y[k] * th1 + th * (ynew[k] + th1 * (dn2[k] + th * dn3[k]))
-                    kobs += 1
-            for k in range(n):
-                y[k] = ynew[k]
-            for k in range(n):  # states controlled relative to their peak (error_scale "peak")
-                if peakmask[k] != 0.0 and abs(y[k]) > ypeak[k]:
-                    ypeak[k] = abs(y[k])
-            rhs(t, y, p, f0)
-            nfev += 1
-            need_jac = True
-            fac = min(6.0, max(0.2, 0.9 * err ** -0.25)) if err > 0.0 else 6.0
-            hnew = h * fac
-            if last_rejected:
-                hnew = min(hnew, h)
-            if hit:
-                hnew = max(hnew, min(h_wanted, h_wanted * fac)) if not last_rejected else hnew
-            last_rejected = False
-            h = min(hnew, hmax)
-            if hit:
-                if kobs < nobs and tobs[kobs] <= t:
-                    for _c in range(n):
-                        out[kobs, _c] = y[_c]
-                    kobs += 1
-                    while kobs < nobs and tobs[kobs] <= t:
-                        for _c in range(n):
-                            out[kobs, _c] = y[_c]
-                        kobs += 1
-                if t >= t1:
-                    while kobs < nobs:
-                        for _c in range(n):
-                            out[kobs, _c] = y[_c]
-                        kobs += 1
-                    stats[0] += steps
-                    stats[1] += nrej
-                    stats[2] += nfev
-                    return 0
-        else:
-            nrej += 1
-            fac = max(0.1, 0.9 * err ** -0.25) if err < 1e10 else 0.1
-            h = h * min(fac, 0.9)
-            last_rejected = True
-
-
-{INTEGRATE}'''
-
-
-#: What the solver template needs per compilation target: the decorator of a device-side
-#: function, the per-subject work arrays, and the entry point over subjects. The CPU entry
-#: point loops over its rows and releases the GIL; the CUDA one is a kernel with one subject
-#: per thread (numba's CUDA target: work arrays are thread-local ``cuda.local.array``s of
-#: compile-time size).
+#: What differs between compilation targets: the imports and the decorator of every
+#: device-side function (``device``), and the entry point over subjects. The CPU entry point
+#: loops over its rows and releases the GIL; the CUDA one is a kernel with one subject per
+#: thread (numba's CUDA target).
 _TARGETS = {
     "cpu": dict(
-        HEADER="import math\nimport numpy as np\nimport numba",
-        DEVICE="@numba.njit(cache=True)",
-        MATRIX="np.empty((n, n))", VECTOR="np.empty(n)", IVECTOR="np.empty(n, np.int64)", LUVECTOR="np.empty(NNZ_LU)",
+        HEADER="import math\nimport numpy as np\nimport numba\n\ndevice = numba.njit(cache=True)\ninline = numba.njit(cache=True, inline=\"always\")",
         INTEGRATE='''@numba.njit(cache=True, nogil=True)
 def integrate(Y, P, t0, t1, tobs, OUT, rtol, atol, max_steps, hmax, status, stats, YPEAK, PEAKMASK):
     """Subjects (rows) from t0 to t1 (Y in place); OUT[i, k] = state of subject i at tobs[k]. Releases the GIL."""
     N = Y.shape[0]
     for i in range(N):
         if status[i] == 0:
-            status[i] = _segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i], YPEAK[i], PEAKMASK)
+            status[i] = segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i], YPEAK[i], PEAKMASK)
 '''),
     "cuda": dict(
-        HEADER="import math\nimport numpy as np\nimport numba\nfrom numba import cuda",
-        DEVICE="@cuda.jit(device=True)",
-        MATRIX="cuda.local.array((N_STATES, N_STATES), numba.float64)", VECTOR="cuda.local.array(N_STATES, numba.float64)",
-        IVECTOR="cuda.local.array(N_STATES, numba.int64)", LUVECTOR="cuda.local.array(NNZ_LU, numba.float64)",
+        HEADER="import math\nimport numpy as np\nimport numba\nfrom numba import cuda\n\ndevice = cuda.jit(device=True)\ninline = cuda.jit(device=True)",
         INTEGRATE='''@cuda.jit(cache=True)
 def integrate(Y, P, t0, t1, tobs, OUT, rtol, atol, max_steps, hmax, status, stats, YPEAK, PEAKMASK):
     """One subject per thread from t0 to t1 (Y in place); OUT[i, k] = state of subject i at tobs[k]."""
     i = cuda.grid(1)
     if i < Y.shape[0] and status[i] == 0:
-        status[i] = _segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i], YPEAK[i], PEAKMASK)
+        status[i] = segment(Y[i], P[i], t0, t1, tobs, OUT[i], rtol, atol, max_steps, hmax, stats[i], YPEAK[i], PEAKMASK)
 '''),
 }
-
-
-def _stages_source(nonautonomous: bool) -> str:
-    """The six RODAS4 stages, unrolled, with the coefficients as literals (inside ``if ok:``)."""
-    ind = " " * 12
-    out = [ind + "hinv = 1.0 / h"]
-    for s in range(6):
-        src = "f0"
-        if s > 0:
-            comb = "".join(f" + {_A[s][j]!r} * k{j}[k]" for j in range(s) if _A[s][j] != 0.0)
-            out += [ind + "for k in range(n):", ind + f"    yi[k] = y[k]{comb}",
-                    ind + f"rhs(t + {_ALPHA[s]!r} * h, yi, p, fi)", ind + "nfev += 1"]
-            src = "fi"
-        comb = "".join(f" + ({_C[s][j]!r} * hinv) * k{j}[k]" for j in range(s) if _C[s][j] != 0.0)
-        if nonautonomous and _GAMMA_I[s] != 0.0:
-            comb += f" + ({_GAMMA_I[s]!r} * h) * dfdt[k]"
-        out += [ind + "for k in range(n):", ind + f"    k{s}[k] = {src}[k]{comb}",
-                ind + "if sparse:", ind + f"    solve_sparse(g, k{s}, ws)", ind + "else:",
-                ind + f"    _lusolve(G, piv, k{s})"]
-    comb = "".join(f" + {_A[4][j]!r} * k{j}[k]" for j in range(4))
-    out += [ind + "for k in range(n):", ind + f"    ynew[k] = y[k]{comb} + k4[k] + k5[k]",
-            ind + "err = _wnorm(k5, y, ynew, ypeak, rtol, atol)"]
-    return "\n".join(out)
-
-
-def _pad(rows) -> tuple:
-    """6x6 lower-triangular coefficients as a homogeneous tuple (numba indexes it at run time)."""
-    return tuple(tuple(float(v) for v in r) + (0.0,) * (6 - len(r)) for r in rows)
 
 
 def _min_degree_order(n: int, nz: set[tuple[int, int]]) -> list[int]:
@@ -428,7 +124,7 @@ def _arr(name: str, values, dtype: str = "np.int64") -> str:
     return f"{name} = np.array({list(values)!r}, dtype={dtype})"
 
 
-def _sparse_lu_source(n: int, nz: set[tuple[int, int]], device: str = _TARGETS["cpu"]["DEVICE"]) -> list[str]:
+def _sparse_lu_source(n: int, nz: set[tuple[int, int]], device: str = "@numba.njit(cache=True)") -> list[str]:
     """Sparse LU (no pivoting; minimum-degree order) of G = fac*I - J on J's pattern, and its solve.
 
     The factorisation and the solves run over precomputed index lists (compact code: the
@@ -550,9 +246,11 @@ def _cpus() -> int:
 
 
 def _kernel_source(model: Model, target: str = "cpu") -> str:
-    """numba source: rhs, jac (chain rule through the assignments), dtime and the solver, for
-    ``target`` ``"cpu"`` (the batched engine) or ``"cuda"`` (:mod:`._gpu`): the same text but
-    for the decorators, the work arrays and the entry point (``_TARGETS``)."""
+    """numba source of one model structure: the model's rhs, jac (chain rule through the
+    assignments), dtime and sparse LU, generated here, then the RODAS4 solver of :mod:`._rodas4`
+    and an entry point over subjects, for ``target`` ``"cpu"`` (the batched engine) or
+    ``"cuda"`` (:mod:`._gpu`): the same text but for the decorator, the work arrays and the
+    entry point (``_TARGETS``, :func:`_solver_source`)."""
     tg = _TARGETS[target]
     names = _names(model)
     pr = _MathPrinter()
@@ -603,10 +301,10 @@ def _kernel_source(model: Model, target: str = "cpu") -> str:
 
     uses_time = any(tsym in e.free_symbols for e in (*assign.values(), *rates))
 
-    lines = [tg["HEADER"], "", f"N_STATES = {len(states)}", ""]
-    lines += [tg["DEVICE"], "def rhs(time, y, p, out):", *head, *head_assign]
+    lines = [tg["HEADER"], "", f"N_STATES = {len(states)}", f"NONAUTONOMOUS = {uses_time!r}", f"DENSE = {_DENSE_OUTPUT!r}", ""]
+    lines += ["@device", "def rhs(time, y, p, out):", *head, *head_assign]
     lines += ["    " + f"out[{i}] = {pr.doprint(r)}" for i, r in enumerate(rates)]
-    lines += ["", "", tg["DEVICE"], "def jac(time, y, p, J):", *head, *head_assign, *dlines]
+    lines += ["", "", "@device", "def jac(time, y, p, J):", *head, *head_assign, *dlines]
     lines += ["    for _r in range(N_STATES):", "        for _c in range(N_STATES):", "            J[_r, _c] = 0.0"]
     nz: set[tuple[int, int]] = set()
     for i, r in enumerate(rates):
@@ -615,15 +313,11 @@ def _kernel_source(model: Model, target: str = "cpu") -> str:
             if d != 0:
                 nz.add((i, j))
                 lines.append("    " + f"J[{i}, {j}] = {pr.doprint(d)}")
-    lines += ["", "", *_sparse_lu_source(len(states), nz, tg["DEVICE"])]
-    lines += ["", "", tg["DEVICE"], "def dtime(time, y, p, out):", *head, *head_assign, *dlines]
+    lines += ["", "", *_sparse_lu_source(len(states), nz, "@device")]
+    lines += ["", "", "@device", "def dtime(time, y, p, out):", *head, *head_assign, *dlines]
     for i, r in enumerate(rates):
         lines.append("    " + f"out[{i}] = {pr.doprint(total(r, 't', tsym)) if uses_time else '0.0'}")
-    lines.append(
-        _SOLVER_TEMPLATE.format(**{k: v for k, v in tg.items() if k != "HEADER"}, STAGES=_stages_source(uses_time), A=_pad(_A), C=_pad(_C), ALPHA=_ALPHA, GAMMA_I=_GAMMA_I, GAMMA=_GAMMA, NONAUTO=uses_time, DENSE=_DENSE_OUTPUT,
-                                D2=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D2)),
-                                D3=" + ".join(f"{c!r} * k{j}[k]" for j, c in enumerate(_D3)))
-    )
+    lines += ["", "", _solver_source(target), "", tg["INTEGRATE"]]
     return "\n".join(lines)
 
 

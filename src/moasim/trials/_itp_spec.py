@@ -18,7 +18,7 @@ from ..limits import check_interval
 from ..population import PopulationSpec
 from ..units import convert, to_unit
 from ._endpoints import ENDPOINT_KINDS
-from ._spec import RegimenArm, _count, _days, _interval, _is_placebo, _keys, _number
+from ._spec import RegimenArm, _count, _days, _interval, _period, _is_placebo, _keys, _number
 
 __all__ = ["ItpArmSpec", "ItpEndpointSpec", "parse_population", "parse_arm", "parse_endpoint", "check_visits", "DEFAULT_VISITS",
            "RESCUE_EXCLUDES_DAYS"]
@@ -144,7 +144,7 @@ def _titration(d: Any, drug: str, arm: str) -> TitrationRule:
     if "increase_interval" in d:
         kw["increase_interval_days"] = _days(d["increase_interval"], f"arms[{arm}].titration.increase_interval")
     if "visit_every" in d:
-        kw["visit_days"] = _days(d["visit_every"], f"arms[{arm}].titration.visit_every")
+        kw["visit_days"] = _period(d["visit_every"], f"arms[{arm}].titration.visit_every")
     new = replace(rule, name=f"{rule.name} (modified)" if kw else rule.name, **kw)
     if new.start not in new.levels:
         raise SpecError(invalid_value(f"arms[{arm}].titration.start", new.start, f"one of the levels {list(new.levels)} {new.unit}"))

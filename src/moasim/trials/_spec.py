@@ -125,6 +125,20 @@ def _seed(v: Any) -> int:
     return v
 
 
+#: interval words as trial specs write them (``visits: monthly``, ``every: weekly``)
+PERIOD_WORDS = {"daily": "1 day", "weekly": "1 week", "fortnightly": "2 weeks", "monthly": "1 month",
+                "quarterly": "3 months", "yearly": "1 year"}
+
+
+def _period(v: Any, field: str) -> float:
+    """An interval (day): one of :data:`PERIOD_WORDS` or a duration with unit (pint's month: 1/12 year)."""
+    if isinstance(v, str) and v.strip().isalpha():
+        if v.strip().lower() not in PERIOD_WORDS:
+            raise SpecError(invalid_value(field, v, " | ".join(PERIOD_WORDS) + " | a duration with unit, e.g. '2 weeks'"))
+        v = PERIOD_WORDS[v.strip().lower()]
+    return _days(v, field)
+
+
 def _days(v: Any, field: str) -> float:
     d = to_unit(v, "day", field) if not isinstance(v, (int, float)) or isinstance(v, bool) else None
     if d is None:
@@ -135,8 +149,12 @@ def _days(v: Any, field: str) -> float:
 
 
 def _is_placebo(d: dict, name: str, allowed: set[str] = frozenset()) -> bool:
-    """Is the arm a placebo arm (``drug: none``)? Such an arm takes no dosing keys."""
-    if d.get("drug", "none") not in (None, "none", "placebo"):
+    """Is the arm a placebo arm (``drug: none``)? Such an arm takes no dosing keys. A drug that
+    is not one name (a list, a mapping, a number) is refused here, for every trial kind."""
+    drug = d.get("drug", "none")
+    if drug is not None and not isinstance(drug, str):
+        raise SpecError(invalid_value(f"arms[{name}].drug", drug, "one drug name (moasim drugs), or none for placebo"))
+    if drug not in (None, "none", "placebo"):
         return False
     extra = set(d) - {"name", "drug", *allowed}
     if extra:
@@ -145,7 +163,7 @@ def _is_placebo(d: dict, name: str, allowed: set[str] = frozenset()) -> bool:
 
 
 def _interval(v: Any, arm: str) -> float:
-    return check_interval(_days(v, f"arms[{arm}].every"), f"arms[{arm}].every", v)
+    return check_interval(_period(v, f"arms[{arm}].every"), f"arms[{arm}].every", v)
 
 
 def _number(v: Any, field: str, lo: float, hi: float, what: str) -> float:
@@ -188,7 +206,7 @@ def parse_trial_spec(data: Any) -> TrialSpec:
     duration = check_days(_days(d["duration"], "duration"), "duration", d["duration"])
     population, layer_spec = _population(d.get("population", {}))
     visits = d.get("visits", layer_spec.DEFAULT_VISITS)
-    visit_days = 7.0 if visits == "weekly" else (1.0 if visits == "daily" else _days(visits, "visits"))
+    visit_days = _period(visits, "visits")
     layer_spec.check_visits(visit_days, visits)
     arms = d["arms"]
     if not isinstance(arms, list) or not arms:
