@@ -523,8 +523,7 @@ class BatchedEngine:
         status = np.zeros(n, dtype=np.int64)
         stats = np.zeros((n, 3), dtype=np.int64)
         ypeak = np.zeros((n, ns))  # stays 0 where peakmask is 0
-        absorption = {s.name for s in model.states if s.absorption}
-        peakmask = np.array([float(self.error_scale == "peak" and s in absorption) for s in model.state_names])
+        peakmask = np.array([float(self.error_scale == "peak" and s.absorption) for s in model.states])
         k = int(np.searchsorted(t_out, t0, side="right"))
         OUT[:, :k] = Y[:, None, :]  # outputs at t0 (before any event at t0)
         t = t0
@@ -537,8 +536,7 @@ class BatchedEngine:
             j = int(np.searchsorted(t_out, t_next, side="right"))
             tobs = np.ascontiguousarray(t_out[k:j])
             seg = np.empty((n, len(tobs), ns))
-            if self.error_scale == "peak":  # doses just added count as the absorption state's scale
-                ypeak[:, peakmask != 0] = np.maximum(ypeak[:, peakmask != 0], np.abs(Y[:, peakmask != 0]))
+            np.maximum(ypeak, np.abs(Y) * peakmask, out=ypeak)  # doses just added count as the absorption state's scale
             integrate(Y, params, t, t_next, tobs, seg, status, stats, ypeak, peakmask)
             if np.any(status != 0):
                 bad = np.flatnonzero(status)
