@@ -136,6 +136,12 @@ def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titr
             regimen_text = str(reg)
     eng = get_engine(engine, rtol=rtol, atol=atol)
     res = run_schedule(eng, model, t_out, events, controllers)
+    return schedule_result(model, d, t_out, res, subject=subject, drug=drug, regimen=regimen_text, engine=eng.name)
+
+
+def schedule_result(model, d, t_out, res, *, subject: Subject, drug: str | None, regimen: str, engine: str) -> SimulationResult:
+    """The :class:`SimulationResult` of a :func:`~moasim.engine.run_schedule` run of a thrombopoiesis model
+    (core outputs and the drug's concentration, the dose ledger)."""
     names = [o for o in CORE_OUTPUTS if o in model.outputs]
     conc = d.concentration if d is not None else None
     if conc and conc not in names:
@@ -149,7 +155,7 @@ def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titr
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     return SimulationResult(
         time=read_only(t_out, float), outputs=MappingProxyType(outputs), units=MappingProxyType(units), doses=doses, subject=subject,
-        drug=drug, regimen=regimen_text, engine=eng.name, parameters=model.parameter_values, model=model,
+        drug=drug, regimen=regimen, engine=engine, parameters=model.parameter_values, model=model,
     )
 
 

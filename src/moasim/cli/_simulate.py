@@ -13,6 +13,9 @@ def run(args) -> int:
     from ..library.drugs import Food
     from ..simulation import simulate
 
+    out_format = _check_format(args)
+    if args.data is not None:
+        return _run_dataset(args, out_format)
     embedded = args.drug is None
     drug = args.drug or DEFAULT["drug"]
     if args.days is not None and not args.days > 0:
@@ -28,7 +31,9 @@ def run(args) -> int:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     food = Food(kind=args.food) if args.food else None
     res = simulate(drug, args.dose, every=args.every, route=route, days=days, population=population, titration=titration, food=food)
-    if args.out:
+    if args.out and out_format == "nonmem":
+        _write_nonmem(args, {1: res})
+    elif args.out:
         frame = res.to_frame()
         if args.out.lower().endswith(".csv"):
             write_atomic(args.out, lambda p: frame.to_csv(p, index=False))
@@ -59,10 +64,7 @@ def run(args) -> int:
             for k, v in s.items():
                 u = _unit_text(units.get(k, ""))
                 print(f"  {k}: {v:.4g}{u}" if isinstance(v, float) else f"  {k}: {v}{u}")
-        if plot:
-            print(f"  plot: {plot}")
-        if args.out:
-            print(f"  table: {args.out}")
+        _print_written(plot, args.out)
         return 0
     print(f"  platelets: baseline {s['baseline_platelets']:.0f} x10^9/L, peak {s['peak_platelets']:.0f} x10^9/L on day {s['peak_day']:.1f} "
           f"({s['peak_fold']:.2f}x baseline), nadir {s['nadir_platelets']:.0f} x10^9/L, final {s['final_platelets']:.0f} x10^9/L")
@@ -74,10 +76,81 @@ def run(args) -> int:
         print()
     if "cmax_ng_per_mL" in s:
         print(f"  drug Cmax {s['cmax_ng_per_mL']:.4g} ng/mL")
+    _print_written(plot, args.out)
+    return 0
+
+
+def _print_written(plot: str | None, out: str | None) -> None:
     if plot:
         print(f"  plot: {plot}")
+    if out:
+        print(f"  table: {out}")
+
+
+def _check_format(args) -> str:
+    """The --out format (tidy | nonmem); nonmem is written as CSV."""
+    fmt = args.format or "tidy"
+    if fmt not in ("tidy", "nonmem"):
+        raise SpecError(invalid_value("--format", fmt, "tidy | nonmem"))
+    if fmt == "nonmem" and not (args.out and args.out.lower().endswith(".csv")):
+        raise SpecError(invalid_value("--out", args.out, "a .csv path for --format nonmem"))
+    if args.data is None and (args.time_unit or args.amount_unit) and fmt != "nonmem":
+        raise SpecError(invalid_value("--time-unit/--amount-unit", args.time_unit or args.amount_unit, "used with --data or --format nonmem"))
+    return fmt
+
+
+def _write_nonmem(args, results: dict, observations: dict | None = None, records: dict | None = None) -> None:
+    """Write simulated subjects as a NONMEM-style dataset (doses, predictions; atomically)."""
+    from ..io.nonmem import dataset_frame
+
+    frame = dataset_frame(results, time_unit=args.time_unit or "h", amount_unit=args.amount_unit or "mg", observations=observations,
+                          records=records)
+    write_atomic(args.out, lambda p: frame.to_csv(p, index=False))
+
+
+def _run_dataset(args, out_format: str) -> int:
+    """``moasim simulate --data FILE``: every ID of a NONMEM-style dataset."""
+    from ..event_data import DV_OUTPUTS, simulate_dataset
+    from ..library.drugs import Food
+
+    for flag in ("dose", "every", "titration"):
+        if getattr(args, flag) is not None:
+            raise SpecError(invalid_value(f"--{flag}", getattr(args, flag), "nothing with --data (doses come from the dataset)"))
+    if args.drug is None:
+        raise SpecError(invalid_value("--drug", None, "the dosed drug, with --data"))
+    if args.days is not None and not args.days > 0:
+        raise SpecError(invalid_value("--days", args.days, "a number of days > 0"))
+    if args.dv and args.dv not in DV_OUTPUTS:
+        raise SpecError(invalid_value("--dv", args.dv, " | ".join(DV_OUTPUTS)))
     if args.out:
-        print(f"  table: {args.out}")
+        check_out_path(args.out, (".csv", ".parquet"), "--out")
+    if args.plot:
+        check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
+    res = simulate_dataset(args.data, args.drug, route=args.route, population=args.population or "healthy",
+                           time_unit=args.time_unit or "h", amount_unit=args.amount_unit or "mg", days=args.days,
+                           dv_output=args.dv or "platelets", food=Food(kind=args.food) if args.food else None)
+    if args.out and out_format == "nonmem":
+        obs = {sid: {o["time_days"]: o["dv"] for o in res.observations[sid] if o["dv"] is not None and not o["mdv"]}
+               for sid in res.subjects} if res.dv_output == "platelets" else None
+        _write_nonmem(args, dict(res.subjects), obs, {r.id: r for r in res.dataset.subjects})
+    elif args.out:
+        import pandas as pd
+
+        frame = pd.concat([r.to_frame().assign(ID=sid) for sid, r in res.subjects.items()], ignore_index=True)
+        write = (lambda p: frame.to_csv(p, index=False)) if args.out.lower().endswith(".csv") else (lambda p: frame.to_parquet(p, index=False))
+        write_atomic(args.out, write)
+    if args.plot:
+        res.plot(args.plot)
+    if args.json:
+        print_json(res.to_json_dict())
+        return 0
+    print(f"moasim simulate: {args.drug}, event dataset {args.data} ({len(res.subjects)} IDs), {args.population or 'healthy'}")
+    for sid, r in res.subjects.items():
+        s, obs = r.summary(), res.observations[sid]
+        n = sum(1 for o in obs if o["dv"] is not None and not o["mdv"])
+        print(f"  ID {sid}: {len(r.doses)} doses over {float(r.time[-1]):g} days; platelets {s['baseline_platelets']:.0f} -> peak "
+              f"{s['peak_platelets']:.0f} x10^9/L (day {s['peak_day']:.1f}); {n} observations of {res.dv_output}")
+    _print_written(args.plot, args.out)
     return 0
 
 
@@ -127,6 +200,11 @@ def register(sub) -> None:
     p.add_argument("--population", help="healthy | itp | aplastic")
     p.add_argument("--titration", help="label: the drug's label titration rule at weekly visits")
     p.add_argument("--food", help="meal with each oral dose: high_fat | high_calcium | antacid | standard")
+    p.add_argument("--data", help="NONMEM-style event dataset (CSV: ID, TIME, EVID, AMT, CMT, RATE, II, ADDL, SS, DV, MDV, covariates)")
+    p.add_argument("--time-unit", dest="time_unit", help="unit of TIME and II in --data / --format nonmem (default h)")
+    p.add_argument("--amount-unit", dest="amount_unit", help="unit of AMT in --data / --format nonmem (default mg; ug/kg needs WT)")
+    p.add_argument("--dv", help="model output the DV column is compared with: platelets | drug_concentration | tpo (default platelets)")
+    p.add_argument("--format", help="--out format: tidy (default; .csv or .parquet) | nonmem (a NONMEM-style dataset, .csv)")
     p.add_argument("--out", help="write the tidy table (.csv or .parquet)")
     p.add_argument("--plot", help="write a plot (.png, .pdf, .svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

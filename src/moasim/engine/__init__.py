@@ -7,7 +7,7 @@
 """
 
 from ._base import AbstractEngine, SolverOptions
-from ._events import Add, Event, SetParameter, Transfer, run_schedule
+from ._events import Add, Event, SetParameter, SetState, Transfer, run_schedule
 from ._roadrunner import RoadRunnerEngine
 from ._scipy import ScipyEngine
 
@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "Add",
     "SetParameter",
+    "SetState",
     "Transfer",
     "run_schedule",
     "get_engine",

@@ -56,3 +56,40 @@ def plot_simulation(result, path: str | None = None, title: str | None = None):
     if path:
         _save(fig, path)
     return fig
+
+
+def plot_dataset(result, path: str | None = None, max_panels: int = 12):
+    """One panel per ID (up to ``max_panels``): the predicted ``dv_output`` over time, the DV
+    points (open markers: BLQ) and the dose times."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ids = list(result.subjects)[:max_panels]
+    ncol = min(3, len(ids))
+    nrow = -(-len(ids) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.8 * nrow), squeeze=False, sharex=True)
+    name = result.dv_output
+    for ax, sid in zip(axes.flat, ids):
+        res = result.subjects[sid]
+        ax.plot(res.time, res.outputs[name], color="C3", lw=1.5)
+        for td, *_ in res.doses:
+            ax.axvline(td, color="C0", alpha=0.12, lw=1)
+        pts = [(o["time_days"], o["dv"], bool(o["blq"])) for o in result.observations[sid] if o["dv"] is not None and not o["mdv"]]
+        for blq in (False, True):  # filled: measured; open: below the limit of quantification
+            sel = [(t, dv) for t, dv, b in pts if b is blq]
+            if sel:
+                ax.scatter(*zip(*sel), s=14, zorder=3, edgecolors="k", facecolors="none" if blq else "k")
+        ax.set_title(f"ID {sid}", fontsize=9)
+        ax.set_ylabel(f"{name} ({res.units[name]})", fontsize=8)
+    for ax in list(axes.flat)[len(ids):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (days)")
+    more = f" (first {len(ids)} of {len(result.subjects)} IDs)" if len(result.subjects) > len(ids) else ""
+    fig.suptitle(f"{next(iter(result.subjects.values())).drug}: event dataset, model and DV{more}")
+    fig.tight_layout()
+    if path:
+        _save(fig, path)
+    return fig
