@@ -77,7 +77,8 @@ class DatasetResult:
         return plot_dataset(self, path)
 
 
-def _subject(population: str, cov: dict, sid) -> Subject:
+def subject_for(population: str, cov: dict, sid) -> Subject:
+    """The Subject of one ID: the population with its covariate columns (one-line DataError if invalid)."""
     if "baseline_platelets" in cov and population == "healthy":
         raise DataError(invalid_value(f"ID {sid}, column PLT0", cov["baseline_platelets"], "no PLT0 for the healthy population (itp or aplastic)"))
     try:
@@ -129,7 +130,7 @@ def simulate_dataset(data, drug: str, *, route: str | None = None, population: s
     eng = get_engine(engine, rtol=rtol, atol=atol)
     results, observations = {}, {}
     for rec in ds.subjects:
-        subject = _subject(population, rec.covariates, rec.id)
+        subject = subject_for(population, rec.covariates, rec.id)
         model = build_model((d.name,), subject, **(parameters or {}))
         t_end = max(record_end_time(rec), float(days) if days else 0.0)
         if t_end <= 0:

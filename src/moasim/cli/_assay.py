@@ -147,9 +147,12 @@ def _register_fit(sub) -> None:
     d.add_argument("--out", default=None, metavar="FILE.csv", help="write the parameter table")
     d.add_argument("--json", action="store_true", help="print one JSON object")
     d.set_defaults(func=_run_dose_response)
+    from ._patient import register_fit_patient
+
+    register_fit_patient(fsub)
 
     def _no_sub(args) -> int:
-        raise SpecError(invalid_value("fit command", "(none)", "dose-response"))
+        raise SpecError(invalid_value("fit command", "(none)", "dose-response | patient"))
 
     p.set_defaults(func=_no_sub)
 

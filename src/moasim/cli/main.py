@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "moasim.cli._export",
     "moasim.cli._assay",
     "moasim.cli._invitro",
+    "moasim.cli._patient",
 )
 
 

@@ -93,3 +93,67 @@ def plot_dataset(result, path: str | None = None, max_panels: int = 12):
     if path:
         _save(fig, path)
     return fig
+
+
+def plot_patient_fit(fit, path: str | None = None, n: int = 200):
+    """One patient's counts and the fitted model: individual prediction (MAP) and the 90% band of
+    the posterior (true count), doses marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    p = fit.problem
+    t_end = max(float(p.t_obs.max()), 1.0)
+    t = np.linspace(0.0, t_end, int(t_end * 4) + 1)
+    Z, NR = fit.draw(n, np.random.default_rng(1))
+    sims = [s for s in p.simulate_many(Z, NR, t) if s is not None]
+    best = p.simulate(fit.best.z, fit.best.non_responder, t)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    if sims:
+        lo, hi = np.percentile(np.array(sims), [5, 95], axis=0)
+        ax.fill_between(t, lo, hi, color="C3", alpha=0.2, label="posterior 90%")
+    ax.plot(t, best, color="C3", lw=2, label="individual prediction (MAP)")
+    ax.scatter(p.t_obs, np.exp(p.log_dv), color="k", s=16, zorder=3, label="observed")
+    for d in p.record.doses:
+        ax.axvline(d.time, color="C0", alpha=0.15, lw=1)
+    ax.set_xlabel("time (days)")
+    ax.set_ylabel("platelets (10$^9$/L)")
+    ax.set_title(f"ID {p.record.id}: {p.drug.name}, Bayesian fit")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    if path:
+        _save(fig, path)
+    return fig
+
+
+def plot_forecast(fc, path: str | None = None):
+    """One panel per candidate regimen: the history, the forecast median and 90% band of measured
+    counts, the target range; the recommended regimen is marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(fc.regimens)
+    ncol = min(3, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.8 * nrow), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names):
+        r = fc.regimens[name]
+        ax.axhspan(*fc.target, color="C2", alpha=0.12)
+        ax.fill_between(r["time_days"], r["p5"], r["p95"], color="C3", alpha=0.25)
+        ax.plot(r["time_days"], r["median"], color="C3", lw=1.5)
+        ax.scatter(fc.history["time_days"], fc.history["observed"], s=10, color="k", zorder=3)
+        ax.set_title(f"{'* ' if name == fc.recommended else ''}{name}: P(in target) {r['p_in_target']:.2f}", fontsize=8)
+        ax.set_yscale("log")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (days)")
+    fig.suptitle(f"forecast from day {fc.start_day:g}, {fc.draws} posterior draws; * recommended")
+    fig.tight_layout()
+    if path:
+        _save(fig, path)
+    return fig

@@ -1,0 +1,325 @@
+"""Individual Bayesian fit of one ITP patient: MAP estimate, Laplace approximation, SIR or MCMC draws.
+
+For each mixture component (responder; receptor-level non-responder where the drug has a
+published fraction) the -2 log posterior of :class:`~moasim.bayes._patient.PatientProblem` is
+minimised (scipy L-BFGS-B from the typical patient), and its Hessian H (central differences)
+gives the Laplace approximation z ~ N(z_MAP, 2 H^-1). Component weights are the prior
+fraction times the Laplace marginal likelihood, exp(-OBJ/2) sqrt(det(2 pi 2 H^-1)) (Tierney &
+Kadane 1986). The posterior beyond the MAP is then represented by sampling importance
+resampling of Laplace draws (default; Dosne 2016), by the Laplace normal itself, or by emcee's
+affine-invariant ensemble sampler (Foreman-Mackey 2013) within each component.
+
+References
+----------
+- Tierney L, Kadane JB 1986 J Am Stat Assoc 81:82 (Laplace approximation of marginal likelihoods).
+- Foreman-Mackey D et al. 2013 PASP 125:306 (emcee).
+- Dosne AG et al. 2016 J Pharmacokinet Pharmacodyn 43:583 (sampling importance resampling for parameter uncertainty).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..errors import DataError, FitError, invalid_value
+from ..event_data import subject_for
+from ..io.nonmem import read_dataset
+from ..library.build import build_model
+from ..library.drugs import check_route, get_drug
+from ..population._sampling import RESIDUAL_SD
+from ._patient import INFEASIBLE, PatientProblem
+
+__all__ = ["PatientFit", "fit_patient", "Component"]
+
+#: smallest curvature of the -2 log posterior kept in the Laplace covariance (the prior's is 2)
+MIN_CURVATURE = 0.5
+#: largest curvature kept (posterior SD >= 0.014 prior SD)
+MAX_CURVATURE = 1e4
+#: SIR: draws from the (inflated) Laplace proposal, and draws kept
+SIR_PROPOSALS, SIR_RESAMPLE = 1000, 400
+#: the search stays within this many prior SDs of the typical patient (prior mass beyond: < 1e-9)
+Z_BOUND = 6.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Component:
+    """One mixture component's MAP and Laplace covariance (standardised parameters z)."""
+
+    non_responder: bool
+    z: np.ndarray
+    cov: np.ndarray
+    objective: float
+    weight: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatientFit:
+    """Result of :func:`fit_patient`.
+
+    ``components`` holds the responder (and non-responder) fits with posterior weights;
+    ``samples`` / ``sample_nonresponder`` are posterior draws (standardised z, component flag)
+    from SIR or MCMC, None with ``posterior="laplace"``.
+    """
+
+    problem: PatientProblem = field(repr=False)
+    components: tuple[Component, ...]
+    samples: np.ndarray | None = field(default=None, repr=False)
+    sample_nonresponder: np.ndarray | None = field(default=None, repr=False)
+    method: str = "MAP + Laplace"
+    ess: float | None = None  # effective sample size of the importance weights (SIR)
+
+    @property
+    def best(self) -> Component:
+        return max(self.components, key=lambda c: c.weight)
+
+    def parameters(self) -> dict:
+        """``{NAME: {"estimate", "ci95", "prior", "unit"}}``: MAP of the likelier component and the
+        95% interval of the posterior (of the samples when present, else the Laplace mixture's exact quantiles)."""
+        out = {}
+        for k, p in enumerate(self.problem.priors):
+            if self.samples is None:  # quantiles of the Laplace mixture's marginal in z (exact)
+                lo, hi = (_mixture_quantile(self.components, k, q) for q in (0.025, 0.975))
+            else:
+                lo, hi = np.percentile(self.samples[:, k], [2.5, 97.5])
+            out[p.name] = {"estimate": float(p.typical * math.exp(p.omega * self.best.z[k])),
+                           "ci95": [float(p.typical * math.exp(p.omega * lo)), float(p.typical * math.exp(p.omega * hi))],
+                           "prior": {"typical": p.typical, "omega": p.omega, "source": p.source}, "unit": p.unit}
+        return out
+
+    def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` posterior draws (z, non-responder flags): MCMC samples if present, else the Laplace mixture."""
+        if self.samples is not None:
+            idx = rng.integers(0, len(self.samples), n)
+            return self.samples[idx], self.sample_nonresponder[idx]
+        w = np.array([c.weight for c in self.components])
+        which = rng.choice(len(self.components), size=n, p=w / w.sum())
+        z = np.empty((n, len(self.problem.priors)))
+        for i, c in enumerate(self.components):
+            m = which == i
+            z[m] = rng.multivariate_normal(c.z, c.cov, size=int(m.sum()), method="eigh")
+        return np.clip(z, -8.0, 8.0), np.array([self.components[i].non_responder for i in which])
+
+    def predictions(self) -> dict:
+        """The individual prediction (MAP, likelier component) at the observation times."""
+        t = self.problem.t_obs
+        t_out = np.unique(np.concatenate([[0.0], t]))
+        pred = self.problem.simulate(self.best.z, self.best.non_responder, t_out)
+        return {"time_days": t.tolist(), "observed": np.exp(self.problem.log_dv).tolist(),
+                "ipred": pred[np.searchsorted(t_out, t)].tolist()}
+
+    def to_json_dict(self) -> dict:
+        return {"parameters": self.parameters(), "objective": self.best.objective,
+                "non_responder_probability": float(sum(c.weight for c in self.components if c.non_responder)),
+                "predictions": self.predictions(), "residual_sd": self.problem.sd,
+                "id": self.problem.record.id, "drug": self.problem.drug.name,
+                "method": self.method, "effective_sample_size": self.ess,
+                "non_responder_probability_samples": (float(np.mean(self.sample_nonresponder)) if self.samples is not None else None)}
+
+    def plot(self, path: str | None = None, n: int = 200):
+        from ..report.plots import plot_patient_fit
+
+        return plot_patient_fit(self, path, n)
+
+
+def _mixture_quantile(components, k: int, q: float) -> float:
+    """Quantile ``q`` of z_k under the mixture of the components' normal approximations."""
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    mu = np.array([c.z[k] for c in components])
+    sd = np.sqrt([c.cov[k, k] for c in components])
+    w = np.array([c.weight for c in components])
+    cdf = lambda x: float(np.sum(w * norm.cdf((x - mu) / sd)) / w.sum()) - q  # noqa: E731
+    return brentq(cdf, float(np.min(mu - 10 * sd)), float(np.max(mu + 10 * sd)), xtol=1e-10)
+
+
+def _hessian(problem: PatientProblem, z: np.ndarray, non_responder: bool, h: float = 0.05) -> np.ndarray:
+    """Central-difference Hessian of the objective at ``z`` (step ``h`` in standardised units; one batched run)."""
+    n = len(z)
+    e = np.eye(n) * h
+    pts = [z] + [z + e[i] for i in range(n)] + [z - e[i] for i in range(n)]
+    pairs = [(i, j) for i in range(n) for j in range(i)]
+    pts += [z + e[i] + e[j] for i, j in pairs] + [z - e[i] - e[j] for i, j in pairs]
+    f = problem.objectives(np.array(pts), non_responder)
+    f0, fp, fm = f[0], f[1:n + 1], f[n + 1:2 * n + 1]
+    fpp, fmm = f[2 * n + 1:2 * n + 1 + len(pairs)], f[2 * n + 1 + len(pairs):]
+    H = np.diag((fp - 2 * f0 + fm) / h**2)
+    for k, (i, j) in enumerate(pairs):
+        H[i, j] = H[j, i] = (fpp[k] - fp[i] - fp[j] + 2 * f0 - fm[i] - fm[j] + fmm[k]) / (2 * h * h)
+    return H
+
+
+def _start(problem: PatientProblem) -> np.ndarray:
+    """Starting point: the typical patient, with the baseline read off the first pre-dose count."""
+    z0 = np.zeros(len(problem.priors))
+    first_dose = min((d.time for d in problem.record.doses), default=np.inf)
+    pre = [k for k, t in enumerate(problem.t_obs) if t <= first_dose and not problem.blq[k]]
+    if pre:
+        b = problem.priors[0]
+        z0[0] = np.clip((problem.log_dv[pre[0]] - math.log(b.typical)) / b.omega, -5.0, 5.0)
+    if "KDES" in problem.names:  # a baseline the typical destruction rate cannot give: milder destruction (as trials do)
+        k = problem.names.index("KDES")
+        while problem.model(z0) is None and z0[k] > -Z_BOUND + 0.5:
+            z0[k] -= 0.5
+    return z0
+
+
+def _minimise(problem: PatientProblem, non_responder: bool, z0: np.ndarray):
+    return minimize(problem.objective_and_gradient, z0, args=(non_responder,), jac=True, method="L-BFGS-B",
+                    bounds=[(-Z_BOUND, Z_BOUND)] * len(z0), options={"maxiter": 200, "ftol": 1e-9, "gtol": 1e-4})
+
+
+def _component(problem: PatientProblem, non_responder: bool, prior_weight: float, also_from: np.ndarray | None = None) -> Component:
+    """MAP and Laplace approximation of one mixture component (started from :func:`_start`, and
+    from ``also_from`` when that point is better: a second start against local minima)."""
+    res = _minimise(problem, non_responder, _start(problem))
+    if also_from is not None and problem.objective(also_from, non_responder) < res.fun:
+        res2 = _minimise(problem, non_responder, also_from)
+        res = res2 if res2.fun < res.fun else res
+    z = res.x
+    if res.fun >= INFEASIBLE:
+        raise FitError(f"ID {problem.record.id}: no parameter set of the model reproduces this record")
+    H = _hessian(problem, z, non_responder)
+    if not np.all(np.abs(H) < INFEASIBLE / 1e3):  # a difference point fell where the model cannot go: closer points
+        H = _hessian(problem, z, non_responder, h=0.01)
+    w, v = np.linalg.eigh(0.5 * (H + H.T))
+    # the prior alone gives curvature 2 per z; a curvature below MIN_CURVATURE (flat or non-log-concave
+    # likelihood, difference noise) is raised to it: no posterior direction wider than 2 prior SDs; one above
+    # MAX_CURVATURE (a MAP on the edge of what the model can realise) is lowered to it, and SIR corrects both
+    w = np.clip(w, MIN_CURVATURE, MAX_CURVATURE)
+    cov = v @ np.diag(2.0 / w) @ v.T  # the objective is -2 log posterior: covariance 2 H^-1
+    log_marg = -0.5 * res.fun + 0.5 * np.linalg.slogdet(2 * math.pi * cov)[1] + math.log(max(prior_weight, 1e-300))
+    return Component(non_responder=non_responder, z=z, cov=cov, objective=float(res.fun), weight=log_marg)
+
+
+def fit_patient(data, drug: str, *, route: str | None = None, population: str = "itp", subject_id=None, time_unit: str = "h",
+                amount_unit: str = "mg", residual_sd: float = RESIDUAL_SD, non_responder: float | None = None,
+                posterior: str = "sir", samples: int = 0, seed: int = 0, progress: bool = False) -> PatientFit:
+    """Fit one patient's record (an ID of an event dataset) by MAP with the population prior.
+
+    Parameters
+    ----------
+    data : str or pandas.DataFrame
+        Event dataset (:mod:`moasim.io.nonmem`); DV are platelet counts (10^9/L).
+    drug : str
+        The drug the record doses.
+    route : str, optional
+        Route of doses without CMT (default the drug's first).
+    population : {"itp"}
+        Only ITP patients are fitted (the prior is the chronic ITP population).
+    subject_id : optional
+        The ID to fit (default: the dataset's only ID).
+    residual_sd : float
+        Proportional (log-scale) SD of a measured count (default 0.093, Petrov 2025).
+    non_responder : float, optional
+        Prior probability of receptor-level non-response (default: the drug's published fraction).
+    posterior : {"sir", "laplace", "mcmc"}
+        How the posterior is represented beyond the MAP: "sir" (default) importance-resamples
+        draws of the Laplace approximation (:func:`_sir`); "laplace" keeps the normal
+        approximation; "mcmc" samples with emcee.
+    samples : int
+        MCMC draws (``posterior="mcmc"``; default 2000).
+    seed : int
+        Seed of the MCMC and of posterior draws.
+
+    Returns
+    -------
+    PatientFit
+    """
+    if posterior not in ("sir", "laplace", "mcmc"):
+        raise DataError(invalid_value("--posterior", posterior, "sir | laplace | mcmc"))
+    if population != "itp":
+        raise DataError(invalid_value("--population", population, "itp (the prior is the chronic ITP population)"))
+    if not (isinstance(residual_sd, (int, float)) and 0 < residual_sd <= 2):
+        raise DataError(invalid_value("--residual-sd", residual_sd, "a log-scale SD in (0, 2]"))
+    d = get_drug(drug)
+    route = route or d.routes[0]
+    check_route(d, route)
+    from ..dosing._dataset import route_state
+
+    ds = read_dataset(data, dosable=build_model((d.name,), subject_for(population, {}, None)).dosable, route_state=route_state(d, route),
+                      time_unit=time_unit, amount_unit=amount_unit)
+    ids = [r.id for r in ds.subjects]
+    if subject_id is None and len(ids) > 1:
+        raise DataError(invalid_value("--id", None, f"one of the dataset's IDs {ids[:10]} (the file holds {len(ids)})"))
+    rec = ds.subjects[0] if subject_id is None else next((r for r in ds.subjects if str(r.id) == str(subject_id)), None)
+    if rec is None:
+        raise DataError(invalid_value("--id", subject_id, f"one of the dataset's IDs {ids[:10]}"))
+    problem = PatientProblem(rec, d.name, route, subject_for(population, rec.covariates, rec.id), residual_sd=residual_sd,
+                             non_responder=non_responder)
+    comps = [_component(problem, False, 1 - problem.p_nonresponder)]
+    if problem.p_nonresponder > 0:
+        comps.append(_component(problem, True, problem.p_nonresponder, also_from=comps[0].z))
+    lm = np.array([c.weight for c in comps])
+    w = np.exp(lm - lm.max())
+    w /= w.sum()
+    comps = tuple(Component(non_responder=c.non_responder, z=c.z, cov=c.cov, objective=c.objective, weight=float(wi)) for c, wi in zip(comps, w))
+    fit = PatientFit(problem=problem, components=comps)
+    if posterior == "sir":
+        fit = _sir(fit, SIR_PROPOSALS, SIR_RESAMPLE, seed)
+    elif posterior == "mcmc":
+        fit = _mcmc(fit, samples or 2000, seed, progress)
+    return fit
+
+
+def _sir(fit: PatientFit, proposals: int, resample: int, seed: int, inflate: float = 2.0) -> PatientFit:
+    """Sampling importance resampling (Dosne 2016): ``proposals`` draws (z, component) from the
+    Laplace mixture with covariances x ``inflate``, each weighted by target/proposal density,
+    target = prior weight x exp(-OBJ/2) (all objectives in one batched run per component); then
+    ``resample`` draws with replacement. Corrects the Laplace approximation where the posterior
+    is skewed or curved, as it is for a nonlinear model."""
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(seed)
+    comps, p = fit.components, fit.problem
+    w = np.array([c.weight for c in comps])
+    which = rng.choice(len(comps), size=proposals, p=w / w.sum())
+    Z = np.empty((proposals, len(p.priors)))
+    lw = np.empty(proposals)
+    for i, c in enumerate(comps):
+        m = which == i
+        if not m.any():
+            continue
+        prop = multivariate_normal(c.z, inflate * c.cov, allow_singular=True)
+        Z[m] = np.clip(prop.rvs(size=int(m.sum()), random_state=rng).reshape(-1, len(c.z)), -Z_BOUND, Z_BOUND)
+        prior_w = p.p_nonresponder if c.non_responder else 1 - p.p_nonresponder
+        log_target = -0.5 * p.objectives(Z[m], c.non_responder) + math.log(max(prior_w, 1e-300))
+        lw[m] = log_target - (math.log(max(c.weight, 1e-300)) + prop.logpdf(Z[m]))
+    lw = np.where(np.isfinite(lw), lw, -np.inf)  # a draw the proposal cannot explain gets no weight
+    if not np.isfinite(lw.max()):
+        return fit  # nothing to resample: keep the Laplace approximation
+    wts = np.exp(lw - lw.max())
+    wts /= wts.sum()
+    idx = rng.choice(proposals, size=resample, p=wts)
+    return PatientFit(problem=p, components=comps, samples=Z[idx], sample_nonresponder=np.array([comps[k].non_responder for k in which[idx]]),
+                      method="MAP + Laplace + SIR", ess=float(1.0 / np.sum(wts**2)))
+
+
+def _mcmc(fit: PatientFit, samples: int, seed: int, progress: bool) -> PatientFit:
+    """emcee draws of (z, component) from the posterior; the component is a discrete parameter
+    handled by sampling within each component and mixing by the Laplace weights."""
+    import emcee
+
+    rng = np.random.default_rng(seed)
+    zs, flags = [], []
+    for c in fit.components:
+        n_c = int(round(samples * c.weight))
+        if n_c == 0:
+            continue
+        ndim = len(c.z)
+        walkers = max(2 * ndim + 2, 16)
+        p0 = rng.multivariate_normal(c.z, c.cov, size=walkers, method="eigh")
+        lp = lambda Z, nr=c.non_responder: -0.5 * fit.problem.objectives(Z, nr)  # noqa: E731 - all walkers in one batched run
+        sampler = emcee.EnsembleSampler(walkers, ndim, lp, vectorize=True)
+        sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()  # explicit seed
+        steps = max(200, int(math.ceil(2 * n_c / walkers)) + 100)
+        sampler.run_mcmc(p0, steps, progress=progress)
+        chain = sampler.get_chain(discard=100, flat=True)
+        take = chain[rng.integers(0, len(chain), n_c)]
+        zs.append(take)
+        flags.append(np.full(n_c, c.non_responder))
+    return PatientFit(problem=fit.problem, components=fit.components, samples=np.concatenate(zs), sample_nonresponder=np.concatenate(flags),
+                      method="MAP + Laplace + MCMC (emcee)")
