@@ -25,6 +25,7 @@ from ..engine import Add, Event, SetParameter, SetState
 from ..engine._events import cycle_steady_state
 from ..errors import DataError, invalid_value
 from ..io.nonmem import DoseRecord, SubjectRecord
+from ..library.drugs._core import Bolus
 
 __all__ = ["record_events", "record_end_time", "route_state", "SS_RTOL"]
 
@@ -57,7 +58,7 @@ def _administration(drug, route: str, d: DoseRecord, t: float, params, food, rst
     direct = d.cmt is not None and d.cmt != rstate
     if d.rate > 0:
         state = d.cmt or rstate
-        if not direct and type(drug.administration[route]).__name__ != "Bolus":
+        if not direct and not isinstance(drug.administration[route], Bolus):  # F, lag or food would act on it
             raise DataError(invalid_value(_where(d, "RATE"), f"{d.rate:g}",
                                           f"0 (bolus) for the {route} dosing state {state}: give an infusion into another compartment (CMT)"))
         on = Event(t, SetParameter(f"INPUT_{state}", d.rate, additive=True), label="dose", dose=ledger)
@@ -107,8 +108,8 @@ def record_events(drug, route: str, rec: SubjectRecord, model, engine, food=None
     rstate = route_state(drug, route)
     y0 = tuple(model.initial_vector().tolist())
     p0 = tuple(model.parameter_vector().tolist())
-    resets = sorted([(t, "reset") for t in rec.resets])
-    timeline: list[tuple[float, int, list[Event]]] = [(t, -1, [Event(t, SetState(y0, parameters=p0), label="reset")]) for t, _ in resets]
+    timeline: list[tuple[float, int, list[Event]]] = [(t, -1, [Event(t, SetState(y0, parameters=p0), label="reset")])
+                                                      for t in sorted(rec.resets)]
     for k, d in enumerate(rec.doses):
         evs: list[Event] = []
         if d.reset or d.ss == 1:
