@@ -241,7 +241,7 @@ def fit_patient(data, drug: str, *, route: str | None = None, population: str = 
     from ..dosing._dataset import route_state
 
     ds = read_dataset(data, dosable=build_model((d.name,), subject_for(population, {}, None)).dosable, route_state=route_state(d, route),
-                      time_unit=time_unit, amount_unit=amount_unit)
+                      time_unit=time_unit, amount_unit=amount_unit, field="FILE")
     ids = [r.id for r in ds.subjects]
     if subject_id is None and len(ids) > 1:
         raise DataError(invalid_value("--id", None, f"one of the dataset's IDs {ids[:10]} (the file holds {len(ids)})"))

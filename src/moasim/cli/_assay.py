@@ -119,7 +119,7 @@ exit status:
 
 
 def _register_fit(sub) -> None:
-    p = sub.add_parser("fit", help="fit models to lab data (dose-response curves)")
+    p = sub.add_parser("fit", help="fit models to data: dose-response curves (lab), one patient's platelet counts (Bayesian)")
     fsub = p.add_subparsers(dest="fit_command", metavar="WHAT", parser_class=type(p))
     import argparse
 

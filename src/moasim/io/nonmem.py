@@ -133,7 +133,7 @@ def _check_units(time_unit: str, amount_unit: str) -> tuple[float, bool]:
     return days, dim == dimension_of("ug/kg")
 
 
-def _read_frame(source):
+def _read_frame(source, field: str):
     import pandas as pd
 
     if isinstance(source, pd.DataFrame):
@@ -142,13 +142,14 @@ def _read_frame(source):
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
-        raise DataError(invalid_value("--data", path, "an existing CSV file")) from None
+        raise DataError(invalid_value(field, path, "an existing CSV file")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DataError(invalid_value("--data", path, f"a comma-separated table with a header row ({type(e).__name__})")) from None
+        raise DataError(invalid_value(field, path, f"a comma-separated table with a header row ({type(e).__name__})")) from None
     return frame, path
 
 
-def read_dataset(source, *, dosable: tuple[str, ...], route_state: str | None, time_unit: str = "h", amount_unit: str = "mg") -> Dataset:
+def read_dataset(source, *, dosable: tuple[str, ...], route_state: str | None, time_unit: str = "h", amount_unit: str = "mg",
+                 field: str = "--data") -> Dataset:
     """Read and check a NONMEM-style dataset.
 
     Parameters
@@ -161,6 +162,8 @@ def read_dataset(source, *, dosable: tuple[str, ...], route_state: str | None, t
         The route's dosing state (CMT absent/empty means it).
     time_unit, amount_unit : str
         Units of TIME (and II) and of AMT (RATE is AMT per TIME unit).
+    field : str
+        How the file is named in messages (the command-line option or argument).
 
     Raises
     ------
@@ -168,7 +171,7 @@ def read_dataset(source, *, dosable: tuple[str, ...], route_state: str | None, t
         One line naming the data row and column of the first bad value.
     """
     day_per_t, per_kg = _check_units(time_unit, amount_unit)
-    frame, path = _read_frame(source)
+    frame, path = _read_frame(source, field)
     cols = {str(c).strip().upper(): c for c in frame.columns}
     for need in ("ID", "TIME"):
         if need not in cols:
