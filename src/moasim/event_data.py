@@ -25,7 +25,7 @@ from .library.drugs import Food, check_route, get_drug
 from .limits import check_days
 from .simulation import schedule_result
 
-__all__ = ["simulate_dataset", "DatasetResult", "DV_OUTPUTS"]
+__all__ = ["simulate_dataset", "read_drug_dataset", "subject_for", "DatasetResult", "DV_OUTPUTS"]
 
 #: model outputs a DV column can be compared with
 DV_OUTPUTS = ("platelets", "drug_concentration", "tpo")
@@ -87,6 +87,20 @@ def subject_for(population: str, cov: dict, sid) -> Subject:
         raise DataError(f"ID {sid}: {e}") from None
 
 
+def read_drug_dataset(data, drug: str, *, route: str | None, population: str, time_unit: str, amount_unit: str,
+                      field: str = "--data") -> tuple[Any, str, Dataset]:
+    """(drug entry, route, checked dataset): a thrombopoiesis drug, the route (default the drug's
+    first), and the rows read against the dosable states of the drug's model."""
+    if layer_for(drug, population).name != "thrombopoiesis":
+        raise SpecError(invalid_value("drug", drug, "a thrombopoiesis drug for --data (event datasets are not yet read for the bone layer)"))
+    d = get_drug(drug)
+    route = route or d.routes[0]
+    check_route(d, route)
+    dosable = build_model((d.name,), Subject(population=population)).dosable
+    ds = read_dataset(data, dosable=dosable, route_state=route_state(d, route), time_unit=time_unit, amount_unit=amount_unit, field=field)
+    return d, route, ds
+
+
 def simulate_dataset(data, drug: str, *, route: str | None = None, population: str = "healthy", time_unit: str = "h",
                      amount_unit: str = "mg", days: float | None = None, samples_per_day: int = 4, dv_output: str = "platelets",
                      food: Food | None = None, engine: str = "roadrunner", rtol: float = 1e-8, atol: float = 1e-10,
@@ -119,14 +133,7 @@ def simulate_dataset(data, drug: str, *, route: str | None = None, population: s
     """
     if dv_output not in DV_OUTPUTS:
         raise SpecError(invalid_value("dv output", dv_output, " | ".join(DV_OUTPUTS)))
-    layer = layer_for(drug, population)
-    if layer.name != "thrombopoiesis":
-        raise SpecError(invalid_value("drug", drug, "a thrombopoiesis drug for --data (event datasets are not yet read for the bone layer)"))
-    d = get_drug(drug)
-    route = route or d.routes[0]
-    check_route(d, route)
-    typical = build_model((d.name,), Subject(population=population), **(parameters or {}))
-    ds = read_dataset(data, dosable=typical.dosable, route_state=route_state(d, route), time_unit=time_unit, amount_unit=amount_unit)
+    d, route, ds = read_drug_dataset(data, drug, route=route, population=population, time_unit=time_unit, amount_unit=amount_unit)
     eng = get_engine(engine, rtol=rtol, atol=atol)
     results, observations = {}, {}
     for rec in ds.subjects:

@@ -20,6 +20,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -86,6 +87,8 @@ class PatientProblem:
             bad = next(o for o in obs if o["dv"] <= 0 and not o["blq"])
             raise DataError(invalid_value(f"data row {bad['row']}, column DV", bad["dv"], "a platelet count > 0 (or BLQ 1 with DV the limit)"))
         self.t_obs = np.array([o["time_days"] for o in obs])
+        self.t_sim = np.unique(np.concatenate([[0.0], self.t_obs]))  # simulated times of the objective
+        self.obs_index = np.searchsorted(self.t_sim, self.t_obs)
         self.log_dv = np.log(np.array([o["dv"] for o in obs]))
         self.blq = np.array([bool(o["blq"]) for o in obs])
         self.p_nonresponder = non_responder_fraction(non_responder, (self.drug.name,))
@@ -101,8 +104,7 @@ class PatientProblem:
             factors["DRUG_EFF"] = NON_RESPONDER_EFFECT
         b = self.priors[0].typical * math.exp(self.priors[0].omega * z[0])
         try:
-            subj = Subject(**{**{f: getattr(self.subject, f) for f in self.subject.__dataclass_fields__}, "baseline_platelets": b})
-            return build_model((self.drug.name,), subj, factors=factors)
+            return build_model((self.drug.name,), dataclasses.replace(self.subject, baseline_platelets=b), factors=factors)
         except SpecError:
             return None
 
@@ -138,9 +140,8 @@ class PatientProblem:
     def objectives(self, Z: np.ndarray, non_responder: bool = False) -> np.ndarray:
         """-2 log posterior (up to a constant) of each row of ``Z``: log-scale residuals plus the prior."""
         Z = np.atleast_2d(np.asarray(Z, float))
-        t_out = np.unique(np.concatenate([[0.0], self.t_obs]))
-        idx = np.searchsorted(t_out, self.t_obs)
-        preds = self.simulate_many(Z, np.full(len(Z), non_responder), t_out)
+        idx = self.obs_index
+        preds = self.simulate_many(Z, np.full(len(Z), non_responder), self.t_sim)
         out = np.empty(len(Z))
         for k, (z, pred) in enumerate(zip(Z, preds)):
             if pred is None or not np.all(np.isfinite(pred)) or np.any(pred <= 0):

@@ -25,10 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..errors import DataError, FitError, invalid_value
-from ..event_data import subject_for
-from ..io.nonmem import read_dataset
-from ..library.build import build_model
-from ..library.drugs import check_route, get_drug
+from ..event_data import read_drug_dataset, subject_for
 from ..population._sampling import RESIDUAL_SD
 from ._patient import INFEASIBLE, PatientProblem
 
@@ -104,11 +101,9 @@ class PatientFit:
 
     def predictions(self) -> dict:
         """The individual prediction (MAP, likelier component) at the observation times."""
-        t = self.problem.t_obs
-        t_out = np.unique(np.concatenate([[0.0], t]))
-        pred = self.problem.simulate(self.best.z, self.best.non_responder, t_out)
-        return {"time_days": t.tolist(), "observed": np.exp(self.problem.log_dv).tolist(),
-                "ipred": pred[np.searchsorted(t_out, t)].tolist()}
+        p = self.problem
+        pred = p.simulate(self.best.z, self.best.non_responder, p.t_sim)
+        return {"time_days": p.t_obs.tolist(), "observed": np.exp(p.log_dv).tolist(), "ipred": pred[p.obs_index].tolist()}
 
     def to_json_dict(self) -> dict:
         return {"parameters": self.parameters(), "objective": self.best.objective,
@@ -235,13 +230,8 @@ def fit_patient(data, drug: str, *, route: str | None = None, population: str = 
         raise DataError(invalid_value("--population", population, "itp (the prior is the chronic ITP population)"))
     if not (isinstance(residual_sd, (int, float)) and 0 < residual_sd <= 2):
         raise DataError(invalid_value("--residual-sd", residual_sd, "a log-scale SD in (0, 2]"))
-    d = get_drug(drug)
-    route = route or d.routes[0]
-    check_route(d, route)
-    from ..dosing._dataset import route_state
-
-    ds = read_dataset(data, dosable=build_model((d.name,), subject_for(population, {}, None)).dosable, route_state=route_state(d, route),
-                      time_unit=time_unit, amount_unit=amount_unit, field="FILE")
+    d, route, ds = read_drug_dataset(data, drug, route=route, population=population, time_unit=time_unit, amount_unit=amount_unit,
+                                     field="FILE")
     ids = [r.id for r in ds.subjects]
     if subject_id is None and len(ids) > 1:
         raise DataError(invalid_value("--id", None, f"one of the dataset's IDs {ids[:10]} (the file holds {len(ids)})"))
