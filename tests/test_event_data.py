@@ -263,3 +263,47 @@ def test_cli_dataset_json_and_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "data row 1, column AMT" in err and "\n" not in err and not out.exists()
     assert main(["simulate", "--drug", "lusutrombopag", "--data", str(path), "--dose", "3 mg"]) == 2
+
+
+def test_trial_datasets_out_are_read_by_pharmpy_and_resimulate_the_trial(tmp_path, capsys):
+    """`moasim trial --out-format nonmem`: one dataset per arm with the doses after titration. With
+    no IIV, fluctuation, assay error or non-response, a trial subject is the typical patient of her
+    covariates and drug-free count, so re-reading her record (WT, SEX, SPLEN, CORT, PRIOR, PLT0
+    and the administered doses) with the per-subject engine must give the trial's counts at every
+    visit (batched RODAS4 in the trial, CVODE here: rtol 1e-4); Pharmpy reads the same file."""
+    import pandas as pd
+
+    from moasim.cli.main import main
+
+    spec = tmp_path / "t.yaml"
+    spec.write_text("""name: datasets-out
+population: {kind: itp, baseline_platelets: {min: 3, max: 15}, splenectomy: 0, iiv: false, residual_sd: 0, fluctuation: {sd: 0}, non_responder: 0}
+duration: 6 weeks
+visits: weekly
+n: 3
+seed: 5
+arms:
+  - {name: romiplostim, drug: romiplostim, route: sc, every: 1 week, titration: label}
+  - {name: placebo, drug: none}
+endpoints:
+  - {name: ever_responder, kind: ever_responder, threshold: 50}
+""")
+    out = tmp_path / "out"
+    assert main(["trial", str(spec), "--out", str(out), "--out-format", "nonmem", "--engine", "batched"]) == 0
+    capsys.readouterr()
+    path = out / "nonmem" / "arm000.csv"
+    d = pd.read_csv(path)
+    doses = d[d["EVID"] == 1]
+    assert doses["AMT"].nunique() > 1  # the label rule changed the dose (titration is in the record)
+    back = simulate_dataset(str(path), "romiplostim", route="sc", population="itp")
+    for sid, obs in back.observations.items():
+        rows = d[(d["ID"] == sid) & (d["EVID"] == 0)]
+        assert len(obs) == len(rows) == 7
+        assert np.allclose([o["pred"] for o in obs], rows["PRED_PLT"].astype(float), rtol=1e-4)
+        assert np.allclose(rows["DV"].astype(float), rows["PRED_PLT"].astype(float), rtol=1e-12)  # no assay error
+    pm = pytest.importorskip("pharmpy.modeling")
+    model = pm.create_basic_pk_model("iv", dataset_path=str(path))
+    assert pm.get_number_of_individuals(model) == 3 and pm.get_number_of_observations(model) == 21
+    assert np.allclose(pm.get_doses(model).to_numpy(), doses["AMT"])
+    assert main(["trial", str(spec), "--out-format", "nonmem"]) == 2  # needs --out
+    assert "--out-format" in capsys.readouterr().err

@@ -36,8 +36,10 @@ from ..library.drugs import get_drug
 from ..population._sampling import (DEFAULT_IIV, NON_RESPONDER_EFFECT, PopulationSpec, RESIDUAL_SD, SPLENECTOMY_BASELINE,
                                     non_responder_fraction)
 
-__all__ = ["Prior", "PatientProblem", "patient_priors", "INFEASIBLE"]
+__all__ = ["Prior", "PatientProblem", "patient_priors", "INFEASIBLE", "SAMPLING_RTOL"]
 
+#: relative tolerance of the simulations behind importance weights (SIR): objective within ~0.1 of rtol 1e-6's
+SAMPLING_RTOL = 1e-4
 #: objective of parameter sets the model cannot realise (a baseline the destruction rate cannot give)
 INFEASIBLE = 1e10
 
@@ -71,15 +73,17 @@ class PatientProblem:
     """Predictions and -2 log posterior of one patient's record (one ID of an event dataset)."""
 
     def __init__(self, record, drug: str, route: str, subject: Subject, *, residual_sd: float = RESIDUAL_SD,
-                 non_responder: float | None = None, rtol: float = 1e-6):
+                 non_responder: float | None = None, rtol: float = 1e-5):
         from ..engine._batched import BatchedEngine
 
         self.record, self.drug, self.route, self.subject = record, get_drug(drug), route, subject
         self.priors = patient_priors(self.drug.name, subject)
         self.sd = residual_sd
         self.engine = get_engine("roadrunner", rtol=rtol, atol=1e-10)  # steady-state doses of the record
-        # every prediction: the batched RODAS4 engine (a gradient's 2n + 1 parameter sets in one run)
+        # every prediction: the batched RODAS4 engine (a Jacobian's n + 1 parameter sets in one run)
         self.batched = BatchedEngine(rtol=rtol, atol=1e-9, error_scale="peak")  # threads: all cores
+        # importance weights (SIR) need the objective to ~0.1 (weights to ~5%), not 1e-6: 2x fewer steps
+        self.batched_coarse = BatchedEngine(rtol=SAMPLING_RTOL, atol=1e-9, error_scale="peak")
         obs = [o for o in record.observations if o["dv"] is not None and not o["mdv"]]
         if not obs:
             raise DataError(invalid_value(f"ID {record.id}", "no observed DV", "at least one observation row (EVID 0, MDV 0) with DV"))
@@ -112,11 +116,11 @@ class PatientProblem:
         """Platelets at ``t_out`` (day) under the record's doses (and ``extra_events(model)``); None if infeasible."""
         return self.simulate_many(np.asarray(z, float)[None, :], np.array([non_responder]), t_out, extra_events)[0]
 
-    def simulate_many(self, Z: np.ndarray, non_responder: np.ndarray, t_out: np.ndarray, extra_events=None) -> list:
+    def simulate_many(self, Z: np.ndarray, non_responder: np.ndarray, t_out: np.ndarray, extra_events=None, coarse: bool = False) -> list:
         """Platelets at ``t_out`` for each row of ``Z`` at once (batched RODAS4 engine); None where infeasible.
 
         ``extra_events(model) -> list of Event``, if given, adds events for each subject's model (a
-        candidate regimen after the record)."""
+        candidate regimen after the record). ``coarse``: at SAMPLING_RTOL instead of the problem's rtol."""
         from ..engine._batched import SubjectSchedules
 
         models = [self.model(z, bool(nr)) for z, nr in zip(Z, non_responder)]
@@ -131,45 +135,36 @@ class PatientProblem:
         y0 = np.array([m.initial_vector() for m in ms])
         t_out = np.asarray(t_out, float)
         sched = SubjectSchedules(ms[0], events, None, t_end=float(t_out[-1]))
-        res = self.batched.run(ms[0], params, y0, t_out, schedule=sched)
+        res = (self.batched_coarse if coarse else self.batched).run(ms[0], params, y0, t_out, schedule=sched)
         plt = python_outputs(ms[0], ("platelets",))
         for j, i in enumerate(ok):
             out[i] = plt(t_out, res.states[j], params[j])["platelets"]
         return out
 
-    def objectives(self, Z: np.ndarray, non_responder: bool = False) -> np.ndarray:
-        """-2 log posterior (up to a constant) of each row of ``Z``: log-scale residuals plus the prior."""
+    def residuals(self, Z: np.ndarray, non_responder: bool = False, coarse: bool = False) -> np.ndarray:
+        """Weighted residuals of each row of ``Z``, whose sum of squares is the -2 log posterior:
+        one column per observation ((log DV - log pred)/sd; for a BLQ row sqrt(-2 log P(count < limit)),
+        Beal's M3) then the prior's z. A row the model cannot realise is NaN. ``coarse``: see :meth:`simulate_many`."""
         Z = np.atleast_2d(np.asarray(Z, float))
-        idx = self.obs_index
-        preds = self.simulate_many(Z, np.full(len(Z), non_responder), self.t_sim)
-        out = np.empty(len(Z))
+        preds = self.simulate_many(Z, np.full(len(Z), non_responder), self.t_sim, coarse=coarse)
+        out = np.full((len(Z), len(self.log_dv) + Z.shape[1]), np.nan)
         for k, (z, pred) in enumerate(zip(Z, preds)):
             if pred is None or not np.all(np.isfinite(pred)) or np.any(pred <= 0):
-                out[k] = INFEASIBLE + float(z @ z)
                 continue
-            r = (self.log_dv - np.log(pred[idx])) / self.sd
-            ll = np.where(self.blq, -2.0 * log_ndtr(r), r * r)  # M3: P(count < limit) for BLQ rows
-            out[k] = float(np.sum(ll) + z @ z)
+            r = (self.log_dv - np.log(pred[self.obs_index])) / self.sd
+            out[k] = np.concatenate([np.where(self.blq, np.sqrt(-2.0 * log_ndtr(r)), r), z])
         return out
+
+    def objectives(self, Z: np.ndarray, non_responder: bool = False, coarse: bool = False) -> np.ndarray:
+        """-2 log posterior (up to a constant) of each row of ``Z``: squared residuals plus the prior
+        (:meth:`residuals`); INFEASIBLE + z'z where the model cannot realise the row."""
+        Z = np.atleast_2d(np.asarray(Z, float))
+        R = self.residuals(Z, non_responder, coarse)
+        return np.where(np.isnan(R[:, 0]), INFEASIBLE + np.sum(Z * Z, axis=1), np.sum(R * R, axis=1))
 
     def objective(self, z: np.ndarray, non_responder: bool = False) -> float:
         """-2 log posterior of one parameter vector (see :meth:`objectives`)."""
         return float(self.objectives(np.asarray(z, float)[None, :], non_responder)[0])
-
-    def objective_and_gradient(self, z: np.ndarray, non_responder: bool = False, h: float = 0.02) -> tuple[float, np.ndarray]:
-        """Objective and its central-difference gradient, all 2n + 1 points in one batched run
-        (one-sided where the model cannot go on one side)."""
-        z = np.asarray(z, float)
-        n = len(z)
-        E = np.eye(n) * h
-        f = self.objectives(np.vstack([z, z + E, z - E]), non_responder)
-        f0, fp, fm = f[0], f[1:n + 1], f[n + 1:]
-        g = (fp - fm) / (2 * h)
-        bad_p, bad_m = fp >= INFEASIBLE, fm >= INFEASIBLE
-        g = np.where(bad_p & ~bad_m, (f0 - fm) / h, g)
-        g = np.where(bad_m & ~bad_p, (fp - f0) / h, g)
-        g = np.where(bad_p & bad_m, 2 * z, g)  # only the prior is known there
-        return float(f0), g
 
     def horizon(self) -> float:
         return record_end_time(self.record)

@@ -2,7 +2,8 @@
 
 For each mixture component (responder; receptor-level non-responder where the drug has a
 published fraction) the -2 log posterior of :class:`~moasim.bayes._patient.PatientProblem` is
-minimised (scipy L-BFGS-B from the typical patient), and its Hessian H (central differences)
+minimised (trust-region Gauss-Newton on the weighted residuals, scipy ``least_squares``, from
+the typical patient; Jacobians by forward differences in one batched run), and its Gauss-Newton Hessian H = 2 J'J
 gives the Laplace approximation z ~ N(z_MAP, 2 H^-1). Component weights are the prior
 fraction times the Laplace marginal likelihood, exp(-OBJ/2) sqrt(det(2 pi 2 H^-1)) (Tierney &
 Kadane 1986). The posterior beyond the MAP is then represented by sampling importance
@@ -22,21 +23,22 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ..errors import DataError, FitError, invalid_value
 from ..event_data import read_drug_dataset, subject_for
 from ..population._sampling import RESIDUAL_SD
-from ._patient import INFEASIBLE, PatientProblem
+from ._patient import PatientProblem
 
 __all__ = ["PatientFit", "fit_patient", "Component"]
 
-#: smallest curvature of the -2 log posterior kept in the Laplace covariance (the prior's is 2)
-MIN_CURVATURE = 0.5
-#: largest curvature kept (posterior SD >= 0.014 prior SD)
+#: largest curvature of the -2 log posterior kept in the Laplace covariance (posterior SD >= 0.014 prior SD)
 MAX_CURVATURE = 1e4
 #: SIR: draws from the (inflated) Laplace proposal, and draws kept
 SIR_PROPOSALS, SIR_RESAMPLE = 1000, 400
+#: MAP search: evaluations every component gets, and the most for one that has a chance (see :func:`_minima`)
+FIRST_EVALUATIONS, MAX_EVALUATIONS = 15, 100
+#: a mixture component this much worse (-2 log posterior) than the best after FIRST_EVALUATIONS is not searched further
+HOPELESS = 40.0
 #: the search stays within this many prior SDs of the typical patient (prior mass beyond: < 1e-9)
 Z_BOUND = 6.0
 
@@ -131,22 +133,6 @@ def _mixture_quantile(components, k: int, q: float) -> float:
     return brentq(cdf, float(np.min(mu - 10 * sd)), float(np.max(mu + 10 * sd)), xtol=1e-10)
 
 
-def _hessian(problem: PatientProblem, z: np.ndarray, non_responder: bool, h: float = 0.05) -> np.ndarray:
-    """Central-difference Hessian of the objective at ``z`` (step ``h`` in standardised units; one batched run)."""
-    n = len(z)
-    e = np.eye(n) * h
-    pts = [z] + [z + e[i] for i in range(n)] + [z - e[i] for i in range(n)]
-    pairs = [(i, j) for i in range(n) for j in range(i)]
-    pts += [z + e[i] + e[j] for i, j in pairs] + [z - e[i] - e[j] for i, j in pairs]
-    f = problem.objectives(np.array(pts), non_responder)
-    f0, fp, fm = f[0], f[1:n + 1], f[n + 1:2 * n + 1]
-    fpp, fmm = f[2 * n + 1:2 * n + 1 + len(pairs)], f[2 * n + 1 + len(pairs):]
-    H = np.diag((fp - 2 * f0 + fm) / h**2)
-    for k, (i, j) in enumerate(pairs):
-        H[i, j] = H[j, i] = (fpp[k] - fp[i] - fp[j] + 2 * f0 - fm[i] - fm[j] + fmm[k]) / (2 * h * h)
-    return H
-
-
 def _start(problem: PatientProblem) -> np.ndarray:
     """Starting point: the typical patient, with the baseline read off the first pre-dose count."""
     z0 = np.zeros(len(problem.priors))
@@ -162,32 +148,89 @@ def _start(problem: PatientProblem) -> np.ndarray:
     return z0
 
 
-def _minimise(problem: PatientProblem, non_responder: bool, z0: np.ndarray):
-    return minimize(problem.objective_and_gradient, z0, args=(non_responder,), jac=True, method="L-BFGS-B",
-                    bounds=[(-Z_BOUND, Z_BOUND)] * len(z0), options={"maxiter": 200, "ftol": 1e-9, "gtol": 1e-4})
+@dataclass(frozen=True)
+class _Minimum:
+    x: np.ndarray
+    fun: float  # -2 log posterior at x
+    converged: bool
 
 
-def _component(problem: PatientProblem, non_responder: bool, prior_weight: float, also_from: np.ndarray | None = None) -> Component:
-    """MAP and Laplace approximation of one mixture component (started from :func:`_start`, and
-    from ``also_from`` when that point is better: a second start against local minima)."""
-    res = _minimise(problem, non_responder, _start(problem))
-    if also_from is not None and problem.objective(also_from, non_responder) < res.fun:
-        res2 = _minimise(problem, non_responder, also_from)
-        res = res2 if res2.fun < res.fun else res
-    z = res.x
-    if res.fun >= INFEASIBLE:
-        raise FitError(f"ID {problem.record.id}: no parameter set of the model reproduces this record")
-    H = _hessian(problem, z, non_responder)
-    if not np.all(np.abs(H) < INFEASIBLE / 1e3):  # a difference point fell where the model cannot go: closer points
-        H = _hessian(problem, z, non_responder, h=0.01)
-    w, v = np.linalg.eigh(0.5 * (H + H.T))
-    # the prior alone gives curvature 2 per z; a curvature below MIN_CURVATURE (flat or non-log-concave
-    # likelihood, difference noise) is raised to it: no posterior direction wider than 2 prior SDs; one above
-    # MAX_CURVATURE (a MAP on the edge of what the model can realise) is lowered to it, and SIR corrects both
-    w = np.clip(w, MIN_CURVATURE, MAX_CURVATURE)
+def _jacobian(problem: PatientProblem, z: np.ndarray, r0: np.ndarray, non_responder: bool, h: float = 0.01) -> np.ndarray:
+    """Forward-difference Jacobian of the residuals at ``z``, all n points in one batched run;
+    backward for a coordinate whose forward point leaves the box or cannot be realised."""
+    n = len(z)
+    step = np.where(z + h > Z_BOUND, -h, h)
+    R = problem.residuals(z + np.diag(step), non_responder)
+    bad = np.isnan(R[:, 0])
+    if bad.any():  # the other side
+        step[bad] = -step[bad]
+        R[bad] = problem.residuals(z[None, :] + np.diag(step)[bad], non_responder)
+    J = np.nan_to_num((R - r0[None, :]).T / step[None, :], nan=0.0)  # both sides unrealisable: no data slope
+    J[-n:] = np.eye(n)  # the prior's residuals are z itself
+    return J
+
+
+def _minimise(problem: PatientProblem, non_responder: bool, z0: np.ndarray, max_nfev: int) -> _Minimum:
+    """MAP by trust-region Gauss-Newton on the weighted residuals (scipy ``least_squares``, "trf",
+    box |z| <= Z_BOUND): the -2 log posterior is a sum of squares, so J'J is a good Hessian where
+    the model fits, and the search needs a handful of Jacobians (n simulations each, one batched
+    run) where a quasi-Newton search needs tens of gradients. A step the model cannot realise
+    (NaN residuals) shrinks the trust region. Stops when an iteration lowers the objective by
+    less than 1e-4 of itself or moves z by less than 1e-4 (relative)."""
+    from scipy.optimize import least_squares
+
+    last: dict[bytes, np.ndarray] = {}
+
+    def fun(z):
+        r = problem.residuals(z[None, :], non_responder)[0]
+        last.clear()
+        last[z.tobytes()] = r
+        return r
+
+    def jac(z):
+        r0 = last.get(z.tobytes())
+        return _jacobian(problem, z, fun(z) if r0 is None else r0, non_responder)
+
+    if np.isnan(fun(z0)[0]):
+        raise FitError(f"ID {problem.record.id}: the model cannot realise the start of the search for this record")
+    res = least_squares(fun, z0, jac=jac, bounds=(-Z_BOUND, Z_BOUND), method="trf", x_scale=1.0,
+                        ftol=1e-4, xtol=1e-4, gtol=1e-6, max_nfev=max_nfev)
+    return _Minimum(x=res.x, fun=float(2.0 * res.cost), converged=res.status > 0)
+
+
+def _minima(problem: PatientProblem, flags: list[bool]) -> list[_Minimum]:
+    """The MAP of each mixture component. Every component first gets FIRST_EVALUATIONS steps
+    (the non-responder one also from the responder's point when that is better: a second start
+    against local minima); a component that has not converged is then searched to the end
+    unless it is HOPELESS worse than the best (weight ratio < exp(-HOPELESS/2): nothing its
+    slow large-residual tail could still gain would give it weight)."""
+    z0 = _start(problem)
+    found: list[_Minimum] = []
+    for nr in flags:
+        m = _minimise(problem, nr, z0, FIRST_EVALUATIONS)
+        if nr and found and problem.objective(found[0].x, True) < m.fun:
+            m2 = _minimise(problem, True, found[0].x, FIRST_EVALUATIONS)
+            m = m2 if m2.fun < m.fun else m
+        found.append(m)
+    best = min(m.fun for m in found)
+    return [m if m.converged or m.fun > best + HOPELESS else _minimise(problem, nr, m.x, MAX_EVALUATIONS)
+            for m, nr in zip(found, flags)]
+
+
+def _component(problem: PatientProblem, m: _Minimum, non_responder: bool, prior_weight: float) -> Component:
+    """Laplace approximation of one mixture component at its MAP ``m`` (log weight: prior x marginal likelihood)."""
+    z = m.x
+    r = problem.residuals(z[None, :], non_responder)[0]
+    J = _jacobian(problem, z, r, non_responder)
+    # Gauss-Newton Hessian of the -2 log posterior r'r: 2 J'J (J holds the prior's identity rows, so
+    # its eigenvalues are >= 2, the prior's curvature). Unlike a difference Hessian it needs no point
+    # beyond the MAP on both sides, which fails where the MAP lies on the edge of what the model can
+    # realise (a count the destruction rate cannot give), and it is what FOCE-type methods use.
+    w, v = np.linalg.eigh(2.0 * J.T @ J)
+    w = np.minimum(w, MAX_CURVATURE)  # a direction the data pin (nearly) exactly
     cov = v @ np.diag(2.0 / w) @ v.T  # the objective is -2 log posterior: covariance 2 H^-1
-    log_marg = -0.5 * res.fun + 0.5 * np.linalg.slogdet(2 * math.pi * cov)[1] + math.log(max(prior_weight, 1e-300))
-    return Component(non_responder=non_responder, z=z, cov=cov, objective=float(res.fun), weight=log_marg)
+    log_marg = -0.5 * m.fun + 0.5 * np.linalg.slogdet(2 * math.pi * cov)[1] + math.log(max(prior_weight, 1e-300))
+    return Component(non_responder=non_responder, z=z, cov=cov, objective=m.fun, weight=log_marg)
 
 
 def fit_patient(data, drug: str, *, route: str | None = None, population: str = "itp", subject_id=None, time_unit: str = "h",
@@ -240,9 +283,9 @@ def fit_patient(data, drug: str, *, route: str | None = None, population: str = 
         raise DataError(invalid_value("--id", subject_id, f"one of the dataset's IDs {ids[:10]}"))
     problem = PatientProblem(rec, d.name, route, subject_for(population, rec.covariates, rec.id), residual_sd=residual_sd,
                              non_responder=non_responder)
-    comps = [_component(problem, False, 1 - problem.p_nonresponder)]
-    if problem.p_nonresponder > 0:
-        comps.append(_component(problem, True, problem.p_nonresponder, also_from=comps[0].z))
+    flags = [False, True] if problem.p_nonresponder > 0 else [False]
+    comps = [_component(problem, m, nr, problem.p_nonresponder if nr else 1 - problem.p_nonresponder)
+             for m, nr in zip(_minima(problem, flags), flags)]
     lm = np.array([c.weight for c in comps])
     w = np.exp(lm - lm.max())
     w /= w.sum()
@@ -276,7 +319,7 @@ def _sir(fit: PatientFit, proposals: int, resample: int, seed: int, inflate: flo
         prop = multivariate_normal(c.z, inflate * c.cov, allow_singular=True)
         Z[m] = np.clip(prop.rvs(size=int(m.sum()), random_state=rng).reshape(-1, len(c.z)), -Z_BOUND, Z_BOUND)
         prior_w = p.p_nonresponder if c.non_responder else 1 - p.p_nonresponder
-        log_target = -0.5 * p.objectives(Z[m], c.non_responder) + math.log(max(prior_w, 1e-300))
+        log_target = -0.5 * p.objectives(Z[m], c.non_responder, coarse=True) + math.log(max(prior_w, 1e-300))
         lw[m] = log_target - (math.log(max(c.weight, 1e-300)) + prop.logpdf(Z[m]))
     lw = np.where(np.isfinite(lw), lw, -np.inf)  # a draw the proposal cannot explain gets no weight
     if not np.isfinite(lw.max()):

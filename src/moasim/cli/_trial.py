@@ -23,6 +23,12 @@ def run(args) -> int:
         check_out_path(args.report, (".html",), "--report")
     if plot:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
+    if args.out_format not in ("parquet", "nonmem"):
+        raise SpecError(invalid_value("--out-format", args.out_format, "parquet | nonmem"))
+    if args.out_format == "nonmem" and not args.out:
+        raise SpecError(invalid_value("--out-format", "nonmem", "with --out DIR (the datasets are written to DIR/nonmem/)"))
+    if args.out_format == "nonmem" and spec.layer.name != "thrombopoiesis":
+        raise SpecError(invalid_value("--out-format", "nonmem", f"parquet for a {spec.layer.name} trial (datasets out: ITP trials)"))
     if args.workers is not None and args.workers < 1:
         raise SpecError(invalid_value("--workers", args.workers, "an integer >= 1"))
     try:
@@ -31,6 +37,11 @@ def run(args) -> int:
         where = f"kept in {args.out}; re-run the same command to resume" if args.out else "lost (no --out directory)"
         sys.stderr.write(f"moasim: interrupted; finished shards are {where}.\n")
         return 130
+    datasets = []
+    if args.out_format == "nonmem":
+        from ..trials._itp import write_itp_datasets
+
+        datasets = write_itp_datasets(spec, res.out_dir)
     if args.report:
         from ..report.trial_report import render_trial_report
 
@@ -40,7 +51,10 @@ def run(args) -> int:
 
         _save(trial_figure(res), plot)
     if args.json:
-        print_json(res.to_json_dict())
+        out = res.to_json_dict()
+        if datasets:
+            out["datasets"] = datasets
+        print_json(out)
         return 0
     from ..trials._endpoints import describe
 
@@ -55,6 +69,8 @@ def run(args) -> int:
             print(f"    {ep:<28} {v['estimate']:.3g}  [{lo:.3g}, {hi:.3g}]")
     kept = res.out_dir or "not kept (use --out DIR to keep the shards and resume)"
     print(f"  shards: {res.shards_run} run, {res.shards_reused} reused; output {kept}")
+    for path in datasets:
+        print(f"  dataset: {path}")
     if args.report:
         print(f"  report: {args.report}")
     if plot:
@@ -69,6 +85,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="random seed (overrides the spec)")
     p.add_argument("--replicates", type=int, help="replicate trials (overrides the spec)")
     p.add_argument("--out", help="directory for per-shard Parquet results (re-run to resume)")
+    p.add_argument("--out-format", default="parquet", help="parquet (default: the shards in --out) | nonmem (also one NONMEM-style "
+                   "dataset per arm, --out/nonmem/armNNN.csv: administered doses, measured and predicted counts, TPO, concentration; ITP trials)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     p.add_argument("--engine", default="auto", help="auto (default) | batched (all subjects of a shard at once; compiled) | gpu (the batched kernel on a CUDA GPU; needs numba-cuda) | roadrunner (one at a time)")

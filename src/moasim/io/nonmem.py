@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import DataError, invalid_value
 from ..units import convert, dimension_of
 
-__all__ = ["DoseRecord", "SubjectRecord", "Dataset", "read_dataset", "dataset_frame", "COVARIATES"]
+__all__ = ["dose_in", "trial_dataset_frame", "DoseRecord", "SubjectRecord", "Dataset", "read_dataset", "dataset_frame", "COVARIATES"]
 
 _NUMERIC = ("ID", "TIME", "EVID", "AMT", "RATE", "II", "ADDL", "SS", "DV", "MDV", "BLQ", "CENS")
 #: covariate columns -> Subject field (aliases accepted)
@@ -359,9 +359,7 @@ def dataset_frame(results: dict, *, time_unit: str = "h", amount_unit: str = "mg
                              "RATE": d.rate_as_given, "II": d.ii * per_t, "ADDL": d.addl, "SS": d.ss, **blank})
         else:
             for t, _drug, amount, unit in res.doses:
-                if dimension_of(unit) == dimension_of("ug/kg") and dimension_of(amount_unit) != dimension_of("ug/kg"):
-                    amount, unit = amount * wt, unit.split("/")[0]
-                rows.append({"ID": sid, "TIME": t * per_t, "EVID": 1, "AMT": convert(amount, unit, amount_unit), "CMT": ".", "RATE": 0.0,
+                rows.append({"ID": sid, "TIME": t * per_t, "EVID": 1, "AMT": dose_in(amount, unit, wt, amount_unit), "CMT": ".", "RATE": 0.0,
                              "II": 0.0, "ADDL": 0, "SS": 0, **blank})
         conc = res.outputs.get("drug_concentration")
         for i, t in enumerate(np.asarray(res.time)):
@@ -369,7 +367,55 @@ def dataset_frame(results: dict, *, time_unit: str = "h", amount_unit: str = "mg
             rows.append({"ID": sid, "TIME": float(t) * per_t, "EVID": 0, "AMT": 0.0, "CMT": ".", "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0,
                          "MDV": 0, "DV": obs.get(float(t), plt), "PRED_PLT": plt, "PRED_TPO": float(res.outputs["tpo"][i]),
                          "PRED_CONC": float(conc[i]) if conc is not None else 0.0, "WT": wt})
-    frame = pd.DataFrame(rows, columns=cols)
-    # by ID and time; at a dose time the observation row comes first (a pre-dose sample, as moasim computes it)
+    return _sorted(pd.DataFrame(rows, columns=cols))
+
+
+def _sorted(frame):
+    """By ID and time; at a dose time the observation row comes first (a pre-dose sample, as moasim computes it)."""
     frame["_o"] = (frame["EVID"] != 0).astype(int)
     return frame.sort_values(["ID", "TIME", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def dose_in(amount: float, unit: str, weight_kg: float, amount_unit: str) -> float:
+    """A prescribed dose (``amount`` ``unit``, per kg or not) as an amount in ``amount_unit`` for a
+    subject of ``weight_kg`` (a per-kg amount unit keeps a per-kg dose per kg)."""
+    if dimension_of(unit) == dimension_of("ug/kg") and dimension_of(amount_unit) != dimension_of("ug/kg"):
+        amount, unit = amount * weight_kg, unit.split("/")[0]
+    return float(convert(amount, unit, amount_unit))
+
+
+def trial_dataset_frame(table, visit_times, *, time_unit: str = "h"):
+    """A NONMEM-style frame of one ITP trial arm from its shard table (:data:`moasim.trials._itp.ITP_COLUMNS`):
+    per subject the administered doses (after titration) as EVID 1 rows into the route's dosing
+    state (CMT left to the route; AMT in mg), rescue therapy as EVID 2 rows (RESCUE 1), and every visit as an
+    EVID 0 row with DV the measured count (MDV 1 where rescue made it non-evaluable), PRED_PLT the
+    true count, PRED_TPO, PRED_CONC; covariates WT, SEX (1/2), EA, SPLEN, CORT, PRIOR, PLT0 (the
+    drug-free count of the subject's model: re-read, the subject is rebuilt at it); REP and
+    SUBJ name the replicate and subject. IDs number the subjects 1.. in table order.
+    """
+    import pandas as pd
+
+    per_t = convert(1.0, "day", time_unit)
+    cols = ["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "SS", "MDV", "DV", "PRED_PLT", "PRED_TPO", "PRED_CONC", "RESCUE",
+            "WT", "SEX", "EA", "SPLEN", "CORT", "PRIOR", "PLT0", "REP", "SUBJ"]
+    visit_times = np.asarray(visit_times, float)
+    data = table.to_pydict()
+    rows = []
+    for k in range(table.num_rows):
+        sid, wt = k + 1, float(data["weight_kg"][k])
+        base = {"ID": sid, "AMT": 0.0, "CMT": ".", "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0, "RESCUE": 0, "WT": wt,
+                "SEX": 2 if data["female"][k] else 1, "EA": int(data["east_asian"][k]), "SPLEN": int(data["splenectomy"][k]),
+                "CORT": int(data["corticosteroids"][k]), "PRIOR": int(data["prior_therapies"][k]),
+                "PLT0": float(data["plt0"][k]), "REP": int(data["replicate"][k]),
+                "SUBJ": int(data["subject"][k])}
+        blank = {"MDV": 1, "DV": ".", "PRED_PLT": ".", "PRED_TPO": ".", "PRED_CONC": "."}
+        for t, mg in zip(data["dose_times"][k], data["dose_mg"][k]):
+            rows.append({**base, **blank, "TIME": t * per_t, "EVID": 1, "AMT": mg})
+        for t in data["rescue_times"][k]:
+            rows.append({**base, **blank, "TIME": t * per_t, "EVID": 2, "RESCUE": 1})
+        for j, t in enumerate(visit_times):
+            dv = data["visits"][k][j]
+            ok = dv is not None and math.isfinite(dv)
+            rows.append({**base, "TIME": t * per_t, "EVID": 0, "MDV": 0 if ok else 1, "DV": dv if ok else ".",
+                         "PRED_PLT": data["visit_plt"][k][j], "PRED_TPO": data["visit_tpo"][k][j], "PRED_CONC": data["visit_conc"][k][j]})
+    return _sorted(pd.DataFrame(rows, columns=cols))

@@ -188,7 +188,7 @@ class Model:
         return reduce_frozen(self)
 
     # -- queries -----------------------------------------------------------------
-    @property
+    @cached_property
     def state_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states)
 

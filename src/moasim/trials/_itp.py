@@ -28,10 +28,11 @@ from ._endpoints import subject_values
 from ._itp_spec import ItpArmSpec
 from ._spec import TrialSpec
 
-__all__ = ["simulate_itp_shard", "itp_values", "itp_courses", "ITP_COLUMNS", "RescueController"]
+__all__ = ["write_itp_datasets", "simulate_itp_shard", "itp_values", "itp_courses", "ITP_COLUMNS", "RescueController"]
 
 ITP_COLUMNS = ("arm", "replicate", "subject", "weight_kg", "east_asian", "female", "splenectomy", "corticosteroids",
-               "non_responder", "baseline", "total_dose", "final_dose", "rescued", "visits", "daily")
+               "prior_therapies", "non_responder", "plt0", "baseline", "total_dose", "final_dose", "rescued", "visits", "daily",
+               "visit_plt", "visit_tpo", "visit_conc", "dose_times", "dose_mg", "rescue_times")
 
 #: Rescue therapy (IVIG-like): blocks Fc-receptor-mediated platelet clearance, modelled as
 #: the ITP destruction rate x RESCUE_FACTOR for RESCUE_DAYS (assumption, A: no rescue
@@ -107,28 +108,37 @@ class RescueController:
                 Event(t + RESCUE_DAYS, SetParameter("KDES", self.kdes), label="rescue end")]
 
 
-def _subject_row(spec: TrialSpec, draw, plt: np.ndarray, noise: np.ndarray, ledger, arm: ItpArmSpec) -> dict[str, Any]:
+def _subject_row(spec: TrialSpec, draw, model, states: np.ndarray, noise: np.ndarray, ledger, arm: ItpArmSpec) -> dict[str, Any]:
+    """The shard row of one subject from her simulated states (daily grid) and dose ledger: measured
+    counts at visits (NaN where rescue makes them non-evaluable), the true daily count, TPO and drug
+    concentration at visits, and the administered doses (after titration, in mg) for datasets out."""
+    from ..io.nonmem import dose_in
+
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
     visit_t = np.array(spec.visit_times)
     vidx = np.searchsorted(t_out, visit_t - 1e-9)
-    doses = [e.dose for e in ledger if e.dose]
+    d = get_drug(arm.drug) if arm.drug else None
+    names = ("platelets", "tpo") + ((d.concentration,) if d is not None and d.concentration else ())
+    out = python_outputs(model, names)(t_out, states, model.parameter_vector())
+    plt = out["platelets"]
+    doses = [e for e in ledger if e.dose]
     s = draw.subject
     visits = (plt[vidx] * noise).astype(float)
     for e in ledger:  # a count within the exclusion window after rescue is not evaluable for response
         if e.label == "rescue":
             visits[(visit_t > e.time) & (visit_t <= e.time + arm.rescue_excludes_days + 1e-9)] = np.nan
+    conc = out[names[2]][vidx] if len(names) > 2 else np.zeros(len(vidx))
     return {
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
-        "corticosteroids": s.corticosteroids, "non_responder": draw.non_responder, "baseline": float(plt[0] * noise[0]),
-        "total_dose": float(sum(x[1] for x in doses)), "final_dose": float(doses[-1][1]) if doses else 0.0,
+        "corticosteroids": s.corticosteroids, "prior_therapies": s.prior_therapies, "non_responder": draw.non_responder,
+        "plt0": float(plt[0]), "baseline": float(plt[0] * noise[0]),
+        "total_dose": float(sum(e.dose[1] for e in doses)), "final_dose": float(doses[-1].dose[1]) if doses else 0.0,
         "rescued": any(e.label == "rescue" for e in ledger),
         "visits": visits.tolist(), "daily": plt.astype(np.float32).tolist(),
+        "visit_plt": plt[vidx].astype(float).tolist(), "visit_tpo": out["tpo"][vidx].astype(float).tolist(), "visit_conc": conc.astype(float).tolist(),
+        "dose_times": [float(e.time) for e in doses], "dose_mg": [dose_in(e.dose[1], e.dose[2], s.weight_kg, "mg") for e in doses],
+        "rescue_times": [float(e.time) for e in ledger if e.label == "rescue"],
     }
-
-
-def _platelets(model, t_out, states) -> np.ndarray:
-    p = model.parameter_vector()
-    return python_outputs(model, ("platelets",))(t_out, states, p)["platelets"]
 
 
 def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
@@ -139,7 +149,7 @@ def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
     for draw in draws:
         model, events, controllers, noise = _subject_plan(arm, spec, draw, typical)
         res = run_schedule(engine, model, t_out, events, controllers)
-        rows.append(_subject_row(spec, draw, _platelets(model, t_out, res.states), noise, res.ledger, arm))
+        rows.append(_subject_row(spec, draw, model, res.states, noise, res.ledger, arm))
     return rows
 
 
@@ -161,7 +171,7 @@ def _shard_batched(arm, spec, draws, typical, gpu: bool = False) -> list[dict]:
     res = engine.run(model, params, y0, t_out, schedule=sched)
     rows = []
     for i, (m, _, _, noise) in enumerate(plans):
-        rows.append(_subject_row(spec, draws[i], _platelets(m, t_out, res.states[i]), noise, sched.ledgers[i], arm))
+        rows.append(_subject_row(spec, draws[i], m, res.states[i], noise, sched.ledgers[i], arm))
     return rows
 
 
@@ -198,3 +208,30 @@ def itp_courses(spec: TrialSpec, head, inputs: dict[str, np.ndarray]) -> tuple[d
     q = np.percentile(daily, [5, 25, 50, 75, 95], axis=0)
     bands = {"time_days": list(range(daily.shape[1])), **{f"p{k}": q[i].tolist() for i, k in enumerate((5, 25, 50, 75, 95))}}
     return bands, (inputs["visits"] >= spec.endpoints[0].threshold).mean(axis=0).tolist()
+
+
+def write_itp_datasets(spec: TrialSpec, out_dir: str, time_unit: str = "h") -> list[str]:
+    """Write one NONMEM-style dataset per arm (``OUT/nonmem/armNNN.csv``, :func:`moasim.io.nonmem.trial_dataset_frame`)
+    from the trial's shards in ``OUT/shards``; returns the paths. Each file is one drug's record set,
+    re-readable by ``moasim simulate --drug DRUG --data FILE`` and by NONMEM-style readers (Pharmpy)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..io.nonmem import trial_dataset_frame
+    from ._shards import arm_files, existing_shards
+
+    shard_dir = os.path.join(out_dir, "shards")
+    files = sorted(f for parts in existing_shards(shard_dir).values() for _, _, f in parts)
+    os.makedirs(os.path.join(out_dir, "nonmem"), exist_ok=True)
+    paths = []
+    for a, _arm in enumerate(spec.arms):
+        # promote: a list column empty in every row of a shard (no rescue there) is read as list<null>
+        table = pa.concat_tables([pq.read_table(os.path.join(shard_dir, f)) for f in arm_files(files, a)], promote_options="default")
+        frame = trial_dataset_frame(table, spec.visit_times, time_unit=time_unit)
+        path = os.path.join(out_dir, "nonmem", f"arm{a:03d}.csv")
+        frame.to_csv(path + ".tmp", index=False)
+        os.replace(path + ".tmp", path)  # a dataset file exists only when complete
+        paths.append(path)
+    return paths

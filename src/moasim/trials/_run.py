@@ -156,8 +156,12 @@ def _plan(spec: TrialSpec, shard_size: int, shard_dir: str) -> tuple[list[tuple[
     return todo, reuse
 
 
+#: version of the shard columns: shards written by another layout are not resumed (ITP 2: doses, TPO, concentration)
+SHARD_LAYOUT = "2"
+
+
 def _run_key(spec: TrialSpec, typical, engine: str) -> str:
-    return _spec_key(spec) + engine + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
+    return _spec_key(spec) + engine + SHARD_LAYOUT + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
 
 
 def _check_out_dir(out_dir: str) -> str:

@@ -81,7 +81,7 @@ def aggregate(spec, shard_dir: str, files: list[str], subject_values, courses):
                 head.append(t)
         values[arm.name] = {name: [(np.concatenate([v for v, _ in parts]), np.concatenate([e for _, e in parts]))
                                    for _, parts in sorted(reps.items())] for name, reps in per_ep.items()}
-        bands[arm.name], curves[arm.name] = courses(spec, pa.concat_tables(head), {k: np.concatenate(x) for k, x in inputs.items()})
+        bands[arm.name], curves[arm.name] = courses(spec, pa.concat_tables(head, promote_options="default"), {k: np.concatenate(x) for k, x in inputs.items()})
     arms = {}
     for arm in spec.arms:
         eps = {}
