@@ -307,3 +307,24 @@ endpoints:
     assert np.allclose(pm.get_doses(model).to_numpy(), doses["AMT"])
     assert main(["trial", str(spec), "--out-format", "nonmem"]) == 2  # needs --out
     assert "--out-format" in capsys.readouterr().err
+
+
+def test_cli_count_limits_the_doses_to_the_superposition_of_count(lus, capsys):
+    """`moasim simulate --every 1 day --count 7`: seven 3 mg oral doses, then washout; the
+    concentration is the Bateman superposition of exactly seven doses (closed form, 1e-6);
+    --count is refused with --titration and with --data."""
+    import json
+
+    from moasim.cli.main import main
+
+    v, k, ka = lus
+    assert main(["simulate", "--drug", "lusutrombopag", "--dose", "3 mg", "--every", "1 day", "--count", "7", "--days", "12", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    t_h = np.asarray(d["time_days"]) * 24.0
+    want = sum(bateman(t_h - 24.0 * j, 3000.0, v, k, ka) for j in range(7))
+    assert len(d["doses"]) == 7
+    assert np.allclose(d["outputs"]["drug_concentration"], want, rtol=1e-6, atol=1e-9 * want.max())
+    assert main(["simulate", "--drug", "romiplostim", "--titration", "label", "--count", "3"]) == 2
+    assert "--count" in capsys.readouterr().err
+    assert main(["simulate", "--drug", "lusutrombopag", "--data", "x.csv", "--count", "3"]) == 2
+    assert "--count" in capsys.readouterr().err

@@ -30,7 +30,10 @@ def run(args) -> int:
     if plot:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
     food = Food(kind=args.food) if args.food else None
-    res = simulate(drug, args.dose, every=args.every, route=route, days=days, population=population, titration=titration, food=food)
+    if args.count is not None and (args.count < 1 or titration):
+        raise SpecError(invalid_value("--count", args.count, "a number of doses >= 1, without --titration (the rule decides the doses)"))
+    res = simulate(drug, args.dose, every=args.every, route=route, days=days, population=population, titration=titration, food=food,
+                   count=args.count)
     if args.out and out_format == "nonmem":
         _write_nonmem(args, {1: res})
     elif args.out:
@@ -113,7 +116,7 @@ def _run_dataset(args, out_format: str) -> int:
     from ..event_data import DV_OUTPUTS, simulate_dataset
     from ..library.drugs import Food
 
-    for flag in ("dose", "every", "titration"):
+    for flag in ("dose", "every", "titration", "count"):
         if getattr(args, flag) is not None:
             raise SpecError(invalid_value(f"--{flag}", getattr(args, flag), "nothing with --data (doses come from the dataset)"))
     if args.drug is None:
@@ -195,6 +198,7 @@ def register(sub) -> None:
     p.add_argument("--drug", help=" | ".join((*DRUGS, "romosozumab")))
     p.add_argument("--dose", help='amount per administration with unit, e.g. "1 ug/kg", "50 mg"')
     p.add_argument("--every", help='dosing interval, e.g. "1 week", "1 day" (single dose if absent)')
+    p.add_argument("--count", type=int, help="number of doses with --every (default: until the end of --days)")
     p.add_argument("--route", help="sc | iv | oral")
     p.add_argument("--days", type=float, help="duration in days")
     p.add_argument("--population", help="healthy | itp | aplastic")
