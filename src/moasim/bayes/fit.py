@@ -153,6 +153,7 @@ class _Minimum:
     x: np.ndarray
     fun: float  # -2 log posterior at x
     converged: bool
+    jac: np.ndarray  # Jacobian of the residuals at x (least_squares evaluates it at every accepted point)
 
 
 def _jacobian(problem: PatientProblem, z: np.ndarray, r0: np.ndarray, non_responder: bool, h: float = 0.01) -> np.ndarray:
@@ -195,7 +196,7 @@ def _minimise(problem: PatientProblem, non_responder: bool, z0: np.ndarray, max_
         raise FitError(f"ID {problem.record.id}: the model cannot realise the start of the search for this record")
     res = least_squares(fun, z0, jac=jac, bounds=(-Z_BOUND, Z_BOUND), method="trf", x_scale=1.0,
                         ftol=1e-4, xtol=1e-4, gtol=1e-6, max_nfev=max_nfev)
-    return _Minimum(x=res.x, fun=float(2.0 * res.cost), converged=res.status > 0)
+    return _Minimum(x=res.x, fun=float(2.0 * res.cost), converged=res.status > 0, jac=res.jac)
 
 
 def _minima(problem: PatientProblem, flags: list[bool]) -> list[_Minimum]:
@@ -219,9 +220,7 @@ def _minima(problem: PatientProblem, flags: list[bool]) -> list[_Minimum]:
 
 def _component(problem: PatientProblem, m: _Minimum, non_responder: bool, prior_weight: float) -> Component:
     """Laplace approximation of one mixture component at its MAP ``m`` (log weight: prior x marginal likelihood)."""
-    z = m.x
-    r = problem.residuals(z[None, :], non_responder)[0]
-    J = _jacobian(problem, z, r, non_responder)
+    z, J = m.x, m.jac
     # Gauss-Newton Hessian of the -2 log posterior r'r: 2 J'J (J holds the prior's identity rows, so
     # its eigenvalues are >= 2, the prior's curvature). Unlike a difference Hessian it needs no point
     # beyond the MAP on both sides, which fails where the MAP lies on the edge of what the model can

@@ -124,20 +124,20 @@ def _subject_row(spec: TrialSpec, draw, model, states: np.ndarray, noise: np.nda
     doses = [e for e in ledger if e.dose]
     s = draw.subject
     visits = (plt[vidx] * noise).astype(float)
-    for e in ledger:  # a count within the exclusion window after rescue is not evaluable for response
-        if e.label == "rescue":
-            visits[(visit_t > e.time) & (visit_t <= e.time + arm.rescue_excludes_days + 1e-9)] = np.nan
+    rescues = [float(e.time) for e in ledger if e.label == "rescue"]
+    for t in rescues:  # a count within the exclusion window after rescue is not evaluable for response
+        visits[(visit_t > t) & (visit_t <= t + arm.rescue_excludes_days + 1e-9)] = np.nan
     conc = out[names[2]][vidx] if len(names) > 2 else np.zeros(len(vidx))
     return {
         "weight_kg": s.weight_kg, "east_asian": s.east_asian, "female": s.female, "splenectomy": s.splenectomy,
         "corticosteroids": s.corticosteroids, "prior_therapies": s.prior_therapies, "non_responder": draw.non_responder,
         "plt0": float(plt[0]), "baseline": float(plt[0] * noise[0]),
         "total_dose": float(sum(e.dose[1] for e in doses)), "final_dose": float(doses[-1].dose[1]) if doses else 0.0,
-        "rescued": any(e.label == "rescue" for e in ledger),
+        "rescued": bool(rescues),
         "visits": visits.tolist(), "daily": plt.astype(np.float32).tolist(),
         "visit_plt": plt[vidx].astype(float).tolist(), "visit_tpo": out["tpo"][vidx].astype(float).tolist(), "visit_conc": conc.astype(float).tolist(),
         "dose_times": [float(e.time) for e in doses], "dose_mg": [dose_in(e.dose[1], e.dose[2], s.weight_kg, "mg") for e in doses],
-        "rescue_times": [float(e.time) for e in ledger if e.label == "rescue"],
+        "rescue_times": rescues,
     }
 
 
