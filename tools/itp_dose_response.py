@@ -1,0 +1,104 @@
+"""Where the eltrombopag day-43 dose-response (Bussel 2007) loses its steepness: a decomposition.
+
+Bussel 2007 (NEJM 357:2237, R) reports responders (platelets >= 50 on day 43) of 0.11 / 0.28 /
+0.70 / 0.81 with placebo / 30 / 50 / 75 mg, and median day-43 counts of 16 / 26 / 128 / 183:
+a step of +0.42 between 30 and 50 mg. The model's expected step is about +0.08 (issue 11).
+This script runs the packaged Bussel trial (``moasim.validate`` trials) with one source of
+between- or within-patient variability switched on at a time, and prints per arm the responder
+fraction, the fraction among drug-capable subjects (receptor-level non-responders removed) and
+the median day-43 count, so that the contribution of each source to the flattening is visible.
+
+Optional typical-value overrides (canonical units) are applied to every row, e.g. to try a
+candidate mechanism: ``--typical '{"GAM_SURV": 4}'``.
+
+Run: python tools/itp_dose_response.py [--n 300] [--replicates 2] [--seed S] [--typical JSON]
+
+Findings (2026-11-28, n = 2 x 300 per arm, default parameters; responders placebo / 30 / 50 / 75 mg):
+
+    every subject typical        0.00 / 0.17 / 0.67 / 0.94   (median day-43 count 18 / 40 / 58 / 90)
+    + IIV only                   0.00 / 0.37 / 0.62 / 0.80
+    + fluctuation only (SD 0.55) 0.10 / 0.43 / 0.49 / 0.64
+    + covariates only            0.00 / 0.29 / 0.58 / 0.83
+    + non-responders only        0.00 / 0.15 / 0.55 / 0.76   (drug-capable: 0.18 / 0.68 / 0.94)
+    full model                   0.08 / 0.40 / 0.44 / 0.57
+
+- The typical dose-response is steep enough for Bussel; the population flattens it, the
+  within-patient fluctuation most (it lifts 30 mg and lowers 50 and 75 mg), then IIV.
+- The typical count rises almost linearly with dose (18 -> 35 / 50 / 71 at 30 / 50 / 75 mg for
+  the reference patient, against Bussel's medians 26 / 128 / 183): that patient's baseline is
+  set by destruction (its MK attrition solves to about 0), so the drug's only lever is the
+  Emax stimulation of production, whose elasticity to dose is about 0.2-0.3. Steeper
+  individual curves (a Hill exponent > 1 on the fall of per-platelet destruction with the
+  count, tried as a prototype) make each patient switch-like, but the switch point then moves
+  with the destruction rate, so the same fluctuation and IIV spread it and the population
+  curve stays flat (0.50 / 0.54 / 0.64 with Hill 1.3). A fluctuation SD of 0.3 (placebo 0.03,
+  still within tolerance) with Hill 1.2-1.3 gave 0.38-0.48 / 0.50-0.58 / 0.62-0.67: not enough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from moasim.trials import parse_trial_spec, run_trial
+
+#: one source of variability on at a time (population-block overrides of the Bussel trial)
+TYPICAL = {"iiv": False, "non_responder": 0.0, "east_asian": 0.0, "splenectomy": 0.0, "corticosteroids": 0.0,
+           "fluctuation": {"sd": 0.0}}
+ROWS = {
+    "every subject typical": {},
+    "+ IIV": {"iiv": True},
+    "+ fluctuation (default SD)": {"fluctuation": {"sd": 0.55}},
+    "+ covariates (Bussel mix)": {"east_asian": 0.1, "splenectomy": 0.4, "corticosteroids": 0.3},
+    "+ non-responders": {"non_responder": None},
+    "full model": None,
+}
+
+
+def _spec(overrides: dict | None, n: int, replicates: int, seed: int | None):
+    d = yaml.safe_load(resources.files("moasim.validate").joinpath("trials", "eltrombopag_bussel2007.yaml").read_text())
+    if overrides is not None:
+        pop = {**d["population"], **TYPICAL, **overrides}
+        d["population"] = {k: v for k, v in pop.items() if v is not None}
+    return parse_trial_spec({**d, "n": n}).with_run_options(replicates=replicates, seed=seed)
+
+
+def _table(out_dir: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(out_dir).rglob("*.parquet"))
+    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default").to_pandas()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--replicates", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--typical", type=json.loads, default=None, help="typical-value overrides (canonical units), JSON")
+    a = ap.parse_args()
+    print("published (Bussel 2007): responders 0.11 / 0.28 / 0.70 / 0.81, median day-43 count 16 / 26 / 128 / 183")
+    for label, overrides in ROWS.items():
+        spec = _spec(overrides, a.n, a.replicates, a.seed)
+        with tempfile.TemporaryDirectory() as out:
+            run_trial(spec, out_dir=out, progress=False, typical=a.typical, engine="batched")
+            df = _table(out)
+        cells = []
+        for arm in ("placebo", "eltrombopag 30 mg", "eltrombopag 50 mg", "eltrombopag 75 mg"):
+            g = df[df["arm"] == arm]
+            day43 = np.array([v[-1] for v in g["visit_plt"]])
+            capable = ~g["non_responder"].to_numpy(bool)
+            cells.append(f"{np.mean(day43 >= 50):.2f} ({np.mean(day43[capable] >= 50):.2f}, {np.median(day43):.0f})")
+        print(f"{label:28s} " + " | ".join(cells), flush=True)
+    print("cells: responders (among drug-capable subjects, median day-43 count); arms placebo | 30 | 50 | 75 mg")
+
+
+if __name__ == "__main__":
+    main()
