@@ -50,6 +50,44 @@ def test_pk_without_target_equals_closed_form_two_compartment_sc(closed_form):
     assert np.max(np.abs(c[mask] / ref[mask] - 1)) < 1e-6
 
 
+#: Davda 2014 (mAbs 6:1094) class exponents of antibody clearance and volume on body weight,
+#: as published (nlmixr2lib PK_2cmt_mAb_Davda_2014.R), and the reference woman (65 kg)
+DAVDA_CL, DAVDA_V, WTREF = 0.865, 0.957, 65.0
+
+
+@pytest.mark.parametrize("weight", [45.0, 65.0, 95.0])
+def test_pk_at_a_body_weight_equals_the_allometrically_scaled_closed_form(closed_form, weight):
+    """A woman of another weight: the same closed form with CL and Q x (W/65)^0.865 and both
+    volumes x (W/65)^0.957 (Davda 2014), computed here from the published exponents."""
+    from moasim.library.bone._simulate import BoneSubject
+
+    pv = build_bone_model({"KSYN_scl": 0.0}).parameter_values
+    t = np.linspace(0, 90, 361)
+    r = run_bone([BoneRegimen(drug="romosozumab", dose="210 mg")], subject=BoneSubject(weight_kg=weight), t_out=t,
+                 parameters={"KSYN_scl": 0.0})
+    scl, sv = (weight / WTREF) ** DAVDA_CL, (weight / WTREF) ** DAVDA_V
+    pars = (pv["KA_rsz"], pv["CL_rsz"] * scl, pv["VC_rsz"] * sv, pv["Q_rsz"] * scl, pv["VP_rsz"] * sv)
+    ref = closed_form.oral(t, 210_000 * pv["F_rsz"], pars)
+    mask = t > 0
+    assert np.max(np.abs(r.outputs["romosozumab_concentration"][mask] / ref[mask] - 1)) < 1e-6
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(min_value=40, max_value=120))
+def test_linear_pk_exposure_is_dose_over_weight_scaled_clearance(weight):
+    """AUC(0-inf) of the linear part = F*dose/CL_W with CL_W = CL*(W/65)^0.865 (mass balance)."""
+    from moasim.library.bone._simulate import BoneSubject
+
+    pv = build_bone_model({"KSYN_scl": 0.0}).parameter_values
+    t = np.linspace(0, 600, 12001)
+    r = run_bone([BoneRegimen(drug="romosozumab", dose="210 mg")], subject=BoneSubject(weight_kg=weight), t_out=t,
+                 parameters={"KSYN_scl": 0.0}, rtol=1e-10, atol=1e-12)
+    c = np.asarray(r.outputs["romosozumab_concentration"])  # ng/mL = ug/L
+    auc = np.trapezoid(c, t) + c[-1] / 0.01  # tail: negligible after 600 days
+    expected = 210_000 * pv["F_rsz"] / (pv["CL_rsz"] * (weight / WTREF) ** DAVDA_CL)  # ug.day/L
+    assert auc == pytest.approx(expected, rel=1e-3)
+
+
 # ----------------------------------------------------------------------------- engines
 def test_roadrunner_and_scipy_agree_at_tight_tolerance():
     kw = dict(days=120, samples_per_day=2, rtol=1e-10, atol=1e-12)

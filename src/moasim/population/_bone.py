@@ -1,7 +1,8 @@
 """Sampling virtual postmenopausal women for bone trials.
 
 A subject is a baseline lumbar-spine T-score (truncated normal: the inclusion range of the
-trial), a body weight (for mg/kg doses), log-normal factors on the bone model's parameters
+trial), a body weight (mg/kg doses; antibody clearances and volumes scale with it,
+:mod:`moasim.library.bone.body_size`), log-normal factors on the bone model's parameters
 and her own random streams for DXA/marker measurement error and fracture events. As in
 :mod:`._sampling`, subject i of (seed, replicate, arm) draws the same values whatever the
 shard size or worker count, and every variability term is drawn for every subject so that
@@ -81,7 +82,8 @@ class BonePopulationSpec:
     weight_median_kg, weight_omega : float
         Body weight, log-normal (kg).
     iiv : bool
-        Apply :data:`BONE_IIV` (False: every subject is the typical woman).
+        Apply :data:`BONE_IIV` and the spread of body weight (False: every subject is the
+        typical woman, of the median weight).
     measurement_error : bool
         Add :data:`MEASUREMENT_SD` to measured BMD and markers.
     fracture_rates : tuple of (event, rate)
@@ -145,7 +147,8 @@ def sample_bone_subjects(spec: BonePopulationSpec, n: int, seed: np.random.SeedS
         rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)))
         noise_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i, 1))
         t_score = _t_score(spec, rng)
-        weight = float(np.clip(spec.weight_median_kg * math.exp(spec.weight_omega * rng.standard_normal()), 30, 180))
+        z_weight = rng.standard_normal()  # drawn for every subject, used or not
+        weight = float(np.clip(spec.weight_median_kg * math.exp(spec.weight_omega * z_weight), 30, 180)) if spec.iiv else spec.weight_median_kg
         factors: dict[str, float] = {}
         for v in BONE_IIV:
             eta = rng.standard_normal()  # drawn for every subject, used or not

@@ -57,7 +57,9 @@ def _japanese(t):
     tol = t["tolerance"]  # per site: {lumbar_spine: {abs: 3}, ...}
     ok = all(within(model[k], pub, tol.get(k, tol)) for k, pub in t["regimen"].items())
     return model, ok, ("prediction (nothing fitted to it); 210 mg SC monthly, 12 months, typical Western subject "
-                       "calibrated to McClung 2014 (LS +11.3%); the Japanese population is not modelled yet (issue 13)")
+                       "calibrated to McClung 2014 (LS +11.3%). Body weight now scales antibody clearance and volume "
+                       "(Davda 2014), but the trial's baseline weight is not in our sources, and a lighter woman gains "
+                       "little more (50 kg: LS +11.5%) because the Wnt response saturates with exposure (issue 13)")
 
 
 CHECKS: dict[str, Callable] = {

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Mapping
 
 from ...model import Model, compose
-from . import comparators, remodeling, stein2018_romosozumab
+from . import body_size, comparators, remodeling, stein2018_romosozumab
 
 __all__ = ["build_bone_model", "baseline_state", "bone_sbml", "BONE_STATES_AT_ONE"]
 
@@ -16,7 +16,7 @@ BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD
 
 @lru_cache(maxsize=1)
 def _base() -> Model:
-    return compose("bone", [stein2018_romosozumab.module(), comparators.denosumab_module(), comparators.alendronate_module(),
+    return compose("bone", [body_size.module(), stein2018_romosozumab.module(), comparators.denosumab_module(), comparators.alendronate_module(),
                                   remodeling.module()])
 
 

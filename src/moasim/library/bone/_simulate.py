@@ -171,7 +171,8 @@ def run_bone(
     if not (isinstance(samples_per_day, int) and 1 <= samples_per_day <= 1000):
         raise SpecError(invalid_value("samples_per_day", samples_per_day, "an integer in [1, 1000]"))
     subject = subject or BoneSubject()
-    model = build_bone_model(parameters)
+    # the subject's weight sets the antibodies' clearances and volumes (body_size); an explicit WT override wins
+    model = build_bone_model({"WT": float(subject.weight_kg), **(parameters or {})})
     t = _times(days, samples_per_day) if t_out is None else np.asarray(t_out, float)
     events: list[Event] = []
     for r in regimens:
@@ -239,7 +240,8 @@ def simulate_bone(
         ``"postmenopausal_osteoporosis"`` (default); the thrombopoiesis populations are
         accepted and give the same (typical-woman) bone model.
     subject : Subject, optional
-        Overrides ``population`` (weight is used for ug/kg doses).
+        Overrides ``population``; its weight sets ug/kg doses and the antibodies' clearances
+        and volumes (:mod:`moasim.library.bone.body_size`).
     titration, food : optional
         Ignored: the bone layer has no titration rules and no food effects (accepted because
         :func:`moasim.simulate` hands its arguments to every layer alike).

@@ -11,6 +11,10 @@ R-code): SC first-order absorption, two compartments, linear + Michaelis-Menten
                     - VMAX_den*Cden/(KM_den + Cden)
     dAP_den/dt    = Q_den*Cden - Q_den/VP_den*AP_den
 
+CL, Q, VC and VP enter at the subject's body weight (CLW_den = CL_den*SZCL_mab, ...,
+:mod:`.body_size`, Davda 2014 antibody allometry; Peterson's values are kept for the
+reference 65 kg woman).
+
 RANKL neutralisation: OpenBoneMin removes RANKL at kdenosl*DEN(pM)*L besides its own
 turnover koutL*L. With RANKL at quasi-steady state the free fraction is
 ``FDEN_rankl = 1/(1 + KDEN_rankl*Cden)``, KDEN_rankl = kdenosl/koutL * (1e6/150000 pM per
@@ -73,13 +77,18 @@ def denosumab_module() -> Module:
             State(name="AP_den", unit="ug", doc="peripheral denosumab"),
         ),
         assignments={
-            "Cden": "AC_den/VC_den",
+            # disposition at the subject's body weight (body_size: Davda 2014 allometry)
+            "CLW_den": "CL_den*SZCL_mab",
+            "QW_den": "Q_den*SZCL_mab",
+            "VCW_den": "VC_den*SZV_mab",
+            "VPW_den": "VP_den*SZV_mab",
+            "Cden": "AC_den/VCW_den",
             "FDEN_rankl": "1/(1 + KDEN_rankl*Cden)",
         },
         rates={
             "DEPOT_den": "-KA_den*DEPOT_den",
-            "AC_den": ("KA_den*DEPOT_den", "-(CL_den + Q_den)*Cden", "Q_den/VP_den*AP_den", "-VMAX_den*Cden/(KM_den + Cden)"),
-            "AP_den": ("Q_den*Cden", "-Q_den/VP_den*AP_den"),
+            "AC_den": ("KA_den*DEPOT_den", "-(CLW_den + QW_den)*Cden", "QW_den/VPW_den*AP_den", "-VMAX_den*Cden/(KM_den + Cden)"),
+            "AP_den": ("QW_den*Cden", "-QW_den/VPW_den*AP_den"),
         },
         outputs=(Output(name="conc_denosumab", expr="Cden", unit="ng/mL", doc="serum denosumab"),),
         references=("Peterson 2004 AAPS J W4340",),

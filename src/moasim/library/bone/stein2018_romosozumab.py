@@ -20,6 +20,8 @@ Equations (amounts ug, volumes L, concentrations nM inside the TMDD algebra, day
     dAP_rsz/dt    = Q_rsz*Cfree*MW_rsz - Q_rsz/VP_rsz*AP_rsz
     dRTOT_scl/dt  = KSYN_scl*OCY - KDEG_scl*(RTOT_scl - CPLX) - KINT_scl*CPLX
 
+CL, Q, VC and VP enter at the subject's body weight (CLW_rsz = CL_rsz*SZCL_mab, ...,
+:mod:`.body_size`, Davda 2014 antibody allometry; 1 at the reference 65 kg woman).
 With ``KSYN_scl = 0`` (and ``RTOT_scl(0) = 0``) this is the linear 2-compartment model
 with first-order absorption (closed form in tests/bone).
 
@@ -89,7 +91,12 @@ def module() -> Module:
             State(name="RTOT_scl", unit="nM", doc="total serum sclerostin (free + drug-bound)"),
         ),
         assignments={
-            "Ctot_rsz": "AC_rsz/(VC_rsz*MW_rsz)",
+            # disposition at the subject's body weight (body_size: Davda 2014 allometry)
+            "CLW_rsz": "CL_rsz*SZCL_mab",
+            "QW_rsz": "Q_rsz*SZCL_mab",
+            "VCW_rsz": "VC_rsz*SZV_mab",
+            "VPW_rsz": "VP_rsz*SZV_mab",
+            "Ctot_rsz": "AC_rsz/(VCW_rsz*MW_rsz)",
             # 0.5*(a + sqrt(a^2 + 4*KSS*Ctot)) rewritten as 2*KSS*Ctot/(sqrt(...) - a): the same value, but free of
             # cancellation when a = Ctot - RTOT - KSS < 0 (washout), where the textbook form made CVODE fail
             "Cfree_rsz": "2*KSS_rsz*Ctot_rsz/(sqrt((Ctot_rsz - RTOT_scl - KSS_rsz)^2 + 4*KSS_rsz*Ctot_rsz) - (Ctot_rsz - RTOT_scl - KSS_rsz))",
@@ -98,12 +105,12 @@ def module() -> Module:
         },
         rates={
             "DEPOT_rsz": "-KA_rsz*DEPOT_rsz",
-            "AC_rsz": ("KA_rsz*DEPOT_rsz", "-(CL_rsz + Q_rsz)*Cfree_rsz*MW_rsz", "Q_rsz/VP_rsz*AP_rsz", "-KINT_scl*CPLX_scl*VC_rsz*MW_rsz"),
-            "AP_rsz": ("Q_rsz*Cfree_rsz*MW_rsz", "-Q_rsz/VP_rsz*AP_rsz"),
+            "AC_rsz": ("KA_rsz*DEPOT_rsz", "-(CLW_rsz + QW_rsz)*Cfree_rsz*MW_rsz", "QW_rsz/VPW_rsz*AP_rsz", "-KINT_scl*CPLX_scl*VCW_rsz*MW_rsz"),
+            "AP_rsz": ("QW_rsz*Cfree_rsz*MW_rsz", "-QW_rsz/VPW_rsz*AP_rsz"),
             "RTOT_scl": ("KSYN_scl*OCY", "-KDEG_scl*SFREE_scl", "-KINT_scl*CPLX_scl"),
         },
         outputs=(
-            Output(name="conc_romosozumab", expr="AC_rsz/VC_rsz", unit="ng/mL", doc="total serum romosozumab"),
+            Output(name="conc_romosozumab", expr="AC_rsz/VCW_rsz", unit="ng/mL", doc="total serum romosozumab"),
             Output(name="sclerostin_free", expr="1000*SFREE_scl", unit="pmol/L", doc="free serum sclerostin"),
             Output(name="sclerostin_total", expr="1000*RTOT_scl", unit="pmol/L", doc="total serum sclerostin (free + bound)"),
         ),
