@@ -112,6 +112,37 @@ def test_resume_skips_finished_shards_and_gives_the_same_answer(reference_run, t
         run_trial(spec.with_run_options(seed=6), out_dir=str(out), workers=1, progress=False)
 
 
+def test_shards_of_other_model_code_are_not_resumed(reference_run, tmp_path, monkeypatch):
+    """An interrupted run whose shards were written before a model change is refused, not mixed in."""
+    import moasim.trials._run as run_mod
+
+    spec, _, _ = reference_run
+    out = tmp_path / "stale"
+    run_trial(spec, out_dir=str(out), workers=1, shard_size=4, progress=False)
+    monkeypatch.setattr(run_mod, "code_fingerprint", lambda: "changed-code")
+    with pytest.raises(SpecError, match="same moasim model code"):
+        run_trial(spec, out_dir=str(out), workers=1, shard_size=4, progress=False)
+
+
+def test_code_fingerprint_follows_the_model_files(tmp_path, monkeypatch):
+    """The fingerprint hashes the files under the model sub-packages: editing one changes it."""
+    import moasim.trials._run as run_mod
+
+    pkg = tmp_path / "moasim"
+    for sub in run_mod.MODEL_CODE:
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "m.py").write_text(f"X = '{sub}'\n")
+    (pkg / "trials" / "_run.py").write_text("")
+    monkeypatch.setattr(run_mod, "__file__", str(pkg / "trials" / "_run.py"))
+    run_mod.code_fingerprint.cache_clear()
+    a = run_mod.code_fingerprint()
+    run_mod.code_fingerprint.cache_clear()
+    (pkg / "library" / "m.py").write_text("X = 'edited'\n")
+    b = run_mod.code_fingerprint()
+    run_mod.code_fingerprint.cache_clear()
+    assert a != b and len(a) == 12
+
+
 def test_batched_engine_gives_the_same_trial(reference_run, tmp_path):
     """The batched RODAS4 engine and per-subject CVODE agree on every subject's trajectory."""
     import pandas as pd

@@ -18,6 +18,8 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -159,9 +161,29 @@ def _plan(spec: TrialSpec, shard_size: int, shard_dir: str) -> tuple[list[tuple[
 #: version of the shard columns: shards written by another layout are not resumed (ITP 2: doses, TPO, concentration)
 SHARD_LAYOUT = "2"
 
+#: the code a trial's numbers depend on (sub-packages of moasim): shards written by other code are not resumed
+MODEL_CODE = ("library", "population", "trials", "engine", "dosing", "model")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the model, population, dosing, engine and trial code (.py and .yaml files).
+
+    Part of the resume key: a changed equation, parameter value or sampling rule makes the
+    shards of an interrupted run stale, and mixing them with new ones would be a silently
+    wrong answer (the package version alone does not change between such edits)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha1()
+    for sub in MODEL_CODE:
+        for f in sorted(p for p in (root / sub).rglob("*") if p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
 
 def _run_key(spec: TrialSpec, typical, engine: str) -> str:
-    return _spec_key(spec) + engine + SHARD_LAYOUT + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8])
+    return (_spec_key(spec) + engine + SHARD_LAYOUT + code_fingerprint()
+            + ("" if not typical else hashlib.sha1(repr(sorted(typical.items())).encode()).hexdigest()[:8]))
 
 
 def _check_out_dir(out_dir: str) -> str:
@@ -196,7 +218,7 @@ def _prepare_out(out_dir: str, spec: TrialSpec, typical=None, engine: str = "bat
             old = {}
         if old.get("spec_key") != key:
             raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (spec, n, seed, "
-                                          "replicates, engine)"))
+                                          "replicates, engine) written by this same moasim model code"))
     elif has_shards:
         raise SpecError(invalid_value("--out", out_dir, "an empty directory or one holding shards of this same trial (its manifest.json is missing)"))
     else:
