@@ -54,3 +54,10 @@ def module() -> Module:
         },
         references=(DAVDA,),
     )
+
+
+def disposition_at_weight(suffix: str) -> dict[str, str]:
+    """Assignments of one antibody's CL, Q, VC and VP at the subject's weight, e.g. for ``"rsz"``:
+    ``CLW_rsz = CL_rsz*SZCL_mab``, ``QW_rsz``, ``VCW_rsz = VC_rsz*SZV_mab``, ``VPW_rsz``."""
+    factor = {"CL": "SZCL_mab", "Q": "SZCL_mab", "VC": "SZV_mab", "VP": "SZV_mab"}
+    return {f"{p}W_{suffix}": f"{p}_{suffix}*{f}" for p, f in factor.items()}

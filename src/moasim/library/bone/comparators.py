@@ -49,6 +49,7 @@ Peterson MC, et al. AAPS J 2004;6(S1):W4340 (abstract). Peterson MC, Riggs MM. B
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from .body_size import disposition_at_weight
 
 OBM = "Peterson 2004 AAPS J W4340 via OpenBoneMin.cpp (R-code)"
 
@@ -77,11 +78,7 @@ def denosumab_module() -> Module:
             State(name="AP_den", unit="ug", doc="peripheral denosumab"),
         ),
         assignments={
-            # disposition at the subject's body weight (body_size: Davda 2014 allometry)
-            "CLW_den": "CL_den*SZCL_mab",
-            "QW_den": "Q_den*SZCL_mab",
-            "VCW_den": "VC_den*SZV_mab",
-            "VPW_den": "VP_den*SZV_mab",
+            **disposition_at_weight("den"),  # CLW_den, QW_den, VCW_den, VPW_den (body_size: Davda 2014 allometry)
             "Cden": "AC_den/VCW_den",
             "FDEN_rankl": "1/(1 + KDEN_rankl*Cden)",
         },

@@ -50,6 +50,7 @@ sclerostin monoclonal antibody. J Bone Miner Res 2011;26:19-26.
 from __future__ import annotations
 
 from ...model import Module, Output, Parameter, State
+from .body_size import disposition_at_weight
 
 SOURCE = "Stein & Peletier 2018 CPT:PSP 7:670 Table 1 (nlmixr2lib Stein_2018_romosozumab.R)"
 
@@ -91,11 +92,7 @@ def module() -> Module:
             State(name="RTOT_scl", unit="nM", doc="total serum sclerostin (free + drug-bound)"),
         ),
         assignments={
-            # disposition at the subject's body weight (body_size: Davda 2014 allometry)
-            "CLW_rsz": "CL_rsz*SZCL_mab",
-            "QW_rsz": "Q_rsz*SZCL_mab",
-            "VCW_rsz": "VC_rsz*SZV_mab",
-            "VPW_rsz": "VP_rsz*SZV_mab",
+            **disposition_at_weight("rsz"),  # CLW_rsz, QW_rsz, VCW_rsz, VPW_rsz (body_size: Davda 2014 allometry)
             "Ctot_rsz": "AC_rsz/(VCW_rsz*MW_rsz)",
             # 0.5*(a + sqrt(a^2 + 4*KSS*Ctot)) rewritten as 2*KSS*Ctot/(sqrt(...) - a): the same value, but free of
             # cancellation when a = Ctot - RTOT - KSS < 0 (washout), where the textbook form made CVODE fail
