@@ -264,8 +264,12 @@ def test_peak_error_scale_for_absorption_states():
     decide = lambda t, out: {"TR1": dose}  # noqa: E731
     days = np.arange(0.0, 14.0)
     y0[:, sn.index("TR1")] = dose
-    runs = {s: BatchedEngine(error_scale=s, threads=1).run(model, params, y0, t_out, days[1:], decide) for s in ("current", "peak")}
+    engines = {"current": BatchedEngine(threads=1), "peak": BatchedEngine(error_scale="peak", threads=1),
+               # the trials' setting: absorption states to 1e-4 of their peak, everything else to rtol 1e-6
+               "peak, absorption_rtol 1e-4": BatchedEngine(error_scale="peak", absorption_rtol=1e-4, threads=1)}
+    runs = {s: e.run(model, params, y0, t_out, days[1:], decide) for s, e in engines.items()}
     assert runs["peak"].steps.mean() < 0.5 * runs["current"].steps.mean()
+    assert runs["peak, absorption_rtol 1e-4"].steps.mean() < 0.8 * runs["peak"].steps.mean()
 
     mod = _kernel(model)
     atol = np.array([1e-7 if s.startswith("TR") else 1e-12 for s in sn])  # 1e-7 ug of a >= 1 mg dose: 1e-10 relative
@@ -288,6 +292,9 @@ def test_peak_error_scale_for_absorption_states():
 def test_error_scale_is_checked():
     with pytest.raises(SpecError, match="error_scale"):
         BatchedEngine(error_scale="largest")
+    for bad in (0.0, 1.0, True, "1e-4", 1e-8):  # 1e-8: tighter than rtol 1e-6
+        with pytest.raises(SpecError, match="absorption_rtol"):
+            BatchedEngine(error_scale="peak", absorption_rtol=bad)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -93,13 +93,16 @@ class GpuEngine(BatchedEngine):
         Largest step (day).
     error_scale : {"current", "peak"}
         As for :class:`~moasim.engine._batched.BatchedEngine`.
+    absorption_rtol : float, optional
+        As for :class:`~moasim.engine._batched.BatchedEngine`.
     """
 
     name = "gpu"
 
     def __init__(self, rtol: float = 1e-6, atol: float = 1e-9, *, block: int = 64, max_steps: int = 100_000,
-                 hmax: float = math.inf, error_scale: str = "current") -> None:
-        super().__init__(rtol, atol, threads=1, max_steps=max_steps, hmax=hmax, error_scale=error_scale)
+                 hmax: float = math.inf, error_scale: str = "current", absorption_rtol: float | None = None) -> None:
+        super().__init__(rtol, atol, threads=1, max_steps=max_steps, hmax=hmax, error_scale=error_scale,
+                         absorption_rtol=absorption_rtol)
         self.block = int(block)
 
     def prepare(self, model: Model) -> None:

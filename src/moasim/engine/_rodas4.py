@@ -255,8 +255,10 @@ def segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats, ypeak, 
     """Integrate one subject from t0 to t1 (y in place); write the states at tobs (in (t0, t1]) to out.
 
     Returns 0 on success, 1 if max_steps was reached, 2 if the step size underflowed.
-    stats: [steps, rejected, rhs evaluations] (accumulated). ypeak: the largest magnitude of
-    each state where peakmask is nonzero (updated; it enters the error scale).
+    stats: [steps, rejected, rhs evaluations] (accumulated). ypeak: peakmask x the largest
+    magnitude of each state so far (updated; it enters the error scale); peakmask: 0 for a
+    state scaled by its current value only, f > 0 for an absorption state under
+    ``error_scale="peak"`` (f = the engine's absorption_rtol/rtol).
     """
     n = N_STATES
     J = np.empty((N_STATES, N_STATES))
@@ -421,8 +423,9 @@ def segment(y, p, t0, t1, tobs, out, rtol, atol, max_steps, hmax, stats, ypeak, 
                 kobs = write_dense(out, kobs, nobs, tobs, told, h, t, y, ynew, K1, K2, K3, K4, K5, dn2, dn3)
             for k in range(n):
                 y[k] = ynew[k]
-                if peakmask[k] != 0.0 and abs(y[k]) > ypeak[k]:  # error_scale "peak"
-                    ypeak[k] = abs(y[k])
+                v = abs(y[k]) * peakmask[k]  # error_scale "peak": peakmask = the state's peak factor (0: none)
+                if v > ypeak[k]:
+                    ypeak[k] = v
             rhs(t, y, p, f0)
             nfev += 1
             need_jac = True

@@ -165,8 +165,10 @@ def _shard_batched(arm, spec, draws, typical, gpu: bool = False) -> list[dict]:
     params = np.array([m.parameter_vector() for m, *_ in plans])
     y0 = np.array([m.initial_vector() for m, *_ in plans])
     sched = SubjectSchedules(model, [p[1] for p in plans], [p[2] for p in plans], t_end=spec.duration_days)
-    # dose compartments are error-controlled relative to the dose (3-4x fewer steps with daily oral doses)
-    opts = dict(rtol=1e-6, atol=1e-9, error_scale="peak")
+    # dose compartments are error-controlled relative to their peak (3-4x fewer steps with daily oral
+    # doses), to 1e-4 of it: half the steps again through a transit chain, the daily counts as accurate
+    # (benchmarks/README.md)
+    opts = dict(rtol=1e-6, atol=1e-9, error_scale="peak", absorption_rtol=1e-4)
     engine = GpuEngine(**opts) if gpu else BatchedEngine(threads=1, **opts)
     res = engine.run(model, params, y0, t_out, schedule=sched)
     rows = []
