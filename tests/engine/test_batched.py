@@ -147,6 +147,36 @@ def test_subject_schedules_equal_run_schedule():
     assert all(tuple(a) == tuple(b) for a, b in zip(sched.ledgers, ref_ledgers))
 
 
+class _Observer:
+    """Records what a subject's controller observes (no doses)."""
+
+    decision_times = (3.0,)
+
+    def __init__(self):
+        self.seen = []
+
+    def decide(self, t, observe):
+        self.seen.append(observe("conc"))
+        return []
+
+
+def test_controllers_observe_their_own_pre_event_outputs():
+    """Outputs are computed on first access (lazily): when a subject without a controller gets a
+    dose at the same time first (subject 0, applied before subject 1 is handled), subject 1 still
+    observes its own pre-event value, as run_schedule gives it (independent, scipy Radau)."""
+    n = 2
+    params, y0 = _population(n, seed=8)
+    t_out = np.arange(0.0, 5.0)
+    events = [[Event(3.0, Add("A", 50.0))], [Event(3.0, Add("A", 50.0))]]
+    observers = [_Observer(), _Observer()]
+    sched = SubjectSchedules(MODEL, events, [[], [observers[1]]], t_out[-1])
+    BatchedEngine(rtol=1e-10, atol=1e-12, threads=1).run(MODEL, params, y0, t_out, schedule=sched)
+    ref = _Observer()
+    m = MODEL.with_parameters(**dict(zip(PN, params[1]))).with_initial(**dict(zip(SN, y0[1])))
+    run_schedule(get_engine("scipy", rtol=1e-11, atol=1e-13, method="Radau"), m, t_out, events[1], [ref])
+    assert observers[1].seen == pytest.approx(ref.seen, rel=1e-7) and len(ref.seen) == 1
+
+
 def test_decide_sets_parameters():
     params, y0 = _population(4, seed=7)
     y0[:, 0] = 0.0

@@ -67,8 +67,8 @@ def _administration(drug, route: str, d: DoseRecord, t: float, params, food, rst
         return [on, Event(t + d.amount / d.rate, SetParameter(f"INPUT_{state}", -d.rate, additive=True), label="infusion end")]
     if direct:
         return [Event(t, Add(d.cmt, d.amount), label="dose", dose=ledger)]
-    evs = drug.events(route, t, d.amount, params, food)
-    return [Event(t, evs[0].action, label="dose", dose=ledger), *evs[1:]]
+    evs = drug.events(route, 0.0, d.amount, params, food)  # at time 0, shifted: the same times as a regimen's
+    return [Event(t, evs[0].action, label="dose", dose=ledger), *(Event(t + e.time, e.action, e.label, e.dose) for e in evs[1:])]
 
 
 def _steady_state(engine, model, drug, route, d: DoseRecord, params, food, rstate, unit) -> tuple[tuple, tuple]:

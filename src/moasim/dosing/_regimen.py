@@ -89,16 +89,30 @@ class Regimen:
         return f"{self.dose:g} {self.unit} {self.route.upper()}{every}"
 
 
+def _administration_at_zero(drug, route: str, dose: float, unit: str, params, weight_kg: float, food) -> list[Event]:
+    """The events of one administration given at time 0; the first carries the dose-ledger
+    entry (drug, amount, unit as prescribed)."""
+    evs = drug.events(route, 0.0, dose_amount_ug(dose, unit, weight_kg), params, food)
+    return [Event(0.0, evs[0].action, label="dose", dose=(drug.name, dose, unit)), *evs[1:]]
+
+
+def _shifted(events: list[Event], t: float) -> list[Event]:
+    return [Event(t + e.time, e.action, e.label, e.dose) for e in events]
+
+
 def administration_events(drug, route: str, t: float, dose: float, unit: str, params, weight_kg: float, food=None) -> list[Event]:
-    """Engine events of one administration; the first carries the dose-ledger entry
-    (drug, amount, unit as prescribed)."""
-    evs = drug.events(route, float(t), dose_amount_ug(dose, unit, weight_kg), params, food)
-    return [Event(float(t), evs[0].action, label="dose", dose=(drug.name, dose, unit)), *evs[1:]]
+    """Engine events of one administration at ``t`` (day): those of the same administration at
+    time 0, shifted by ``t`` (so every path that doses, a regimen, a dataset record or a
+    titration rule, computes the same event times); the first carries the dose-ledger entry."""
+    return _shifted(_administration_at_zero(drug, route, dose, unit, params, weight_kg, food), float(t))
 
 
 def regimen_events(drug, regimen: Regimen, t_end: float, params, weight_kg: float, food=None) -> list[Event]:
-    """Engine events of a regimen for one subject."""
-    events: list[Event] = []
-    for t in regimen.times(t_end):
-        events += administration_events(drug, regimen.route, t, regimen.dose, regimen.unit, params, weight_kg, food)
-    return events
+    """Engine events of a regimen for one subject.
+
+    Every administration of a regimen is the same (dose, route, food, the subject's lag and
+    absorption parameters), so its events are built once and shifted to each dose time (a
+    trial builds them for every subject: this was a third of its per-subject Python).
+    """
+    one = _administration_at_zero(drug, regimen.route, regimen.dose, regimen.unit, params, weight_kg, food)
+    return [e for t in regimen.times(t_end) for e in _shifted(one, float(t))]

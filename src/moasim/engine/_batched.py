@@ -544,7 +544,7 @@ class BatchedEngine:
         t = t0
         while True:
             if schedule.has_event(t):  # pre-event outputs, then the events at t
-                schedule.apply(t, outs(np.full(n, t), Y, params), Y, params)
+                schedule.apply(t, _LazyOutputs(outs, t, Y, params), Y, params)
             if t >= t_end:
                 break
             t_next = min(schedule.next_time(t), t_end)
@@ -576,6 +576,31 @@ class BatchedSchedule(Protocol):
 
     def apply(self, t: float, outputs: dict[str, np.ndarray], Y: np.ndarray, P: np.ndarray) -> None:
         """Apply the events at ``t`` to states ``Y`` (N, n_states) and parameters ``P`` (N, n_params) in place."""
+
+
+class _LazyOutputs(Mapping):
+    """The pre-event outputs of every subject at ``t``, computed on first access: most event times
+    (doses of a fixed regimen, disease-activity steps) have no controller that looks at them."""
+
+    def __init__(self, outs, t: float, Y: np.ndarray, P: np.ndarray) -> None:
+        self._args, self._values = (outs, t, Y, P), None
+
+    def _get(self) -> dict:
+        if self._values is None:
+            outs, t, Y, P = self._args
+            # row by row: SubjectSchedules.apply changes the rows of the subjects it has handled,
+            # never those still to observe, so every subject sees its own pre-event outputs
+            self._values = outs(np.full(Y.shape[0], t), Y, P)
+        return self._values
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._get()[name]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class _DecideSchedule:
@@ -631,16 +656,21 @@ class SubjectSchedules:
         self.queues: list[list] = [[] for _ in range(n)]
         self.ledgers: list[list[Event]] = [[] for _ in range(n)]
         self._due: dict[float, set[int]] = {}
-        self._times: list[float] = []
         self._seq = 0
         self._now = -math.inf
-        for i in range(n):
-            for ev in events[i]:
-                self._push(i, ev.time, ev)
+        due = self._due
+        for i in range(n):  # in bulk: the same queues and due times as _push/_mark one by one
+            q = [(float(ev.time), self._seq + k, ev) for k, ev in enumerate(events[i])]
+            self._seq += len(q)
+            heapq.heapify(q)
+            self.queues[i] = q
+            for t, _, _ in q:
+                due.setdefault(t, set()).add(i)
             for c in self.controllers[i]:
                 for t in c.decision_times:
                     if t <= self.t_end:
-                        self._mark(i, float(t))
+                        due.setdefault(float(t), set()).add(i)
+        self._times: list[float] = sorted(due)
 
     def _mark(self, i: int, t: float) -> None:
         if t <= self._now:
@@ -666,20 +696,21 @@ class SubjectSchedules:
         from ._events import _apply
 
         self._now = t
+        sidx, pidx, t_end = self.sidx, self.pidx, self.t_end
         for i in sorted(self._due.pop(t, ())):
-            ctl = [c for c in self.controllers[i] if t in c.decision_times]
+            ctl = [c for c in self.controllers[i] if t in c.decision_times] if self.controllers[i] else ()
             if ctl:
                 observe = lambda name, i=i: float(outputs[name][i])  # noqa: E731
                 for c in ctl:
                     for ev in c.decide(t, observe):
                         self._push(i, max(float(ev.time), t), ev)
-            q = self.queues[i]
+            q, y, p, ledger = self.queues[i], Y[i], P[i], self.ledgers[i]
             while q and q[0][0] <= t:
-                _, _, ev = heapq.heappop(q)
-                if ev.time > self.t_end:
+                ev = heapq.heappop(q)[2]
+                if ev.time > t_end:
                     continue
-                _apply(ev, Y[i], P[i], self.sidx, self.pidx)
-                self.ledgers[i].append(ev)
+                _apply(ev, y, p, sidx, pidx)
+                ledger.append(ev)
 
 
 def run_batched(model: Model, params: np.ndarray | None, y0: np.ndarray | None, t_out: np.ndarray,

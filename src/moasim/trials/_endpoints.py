@@ -108,16 +108,13 @@ def subject_values(ep, visits: np.ndarray, counts: np.ndarray, rescued: np.ndarr
 def km_median(times: np.ndarray, events: np.ndarray) -> float:
     """Kaplan-Meier median (first time survival <= 0.5); inf if not reached."""
     order = np.lexsort((1 - events, times))  # events before censorings at equal times
-    t, e = times[order], events[order]
-    at_risk = len(t)
-    s = 1.0
-    for ti, ei in zip(t, e):
-        if ei:
-            s *= 1 - 1 / at_risk
-            if s <= 0.5 + 1e-12:
-                return float(ti)
-        at_risk -= 1
-    return float("inf")
+    t, e = times[order], np.asarray(events[order]) != 0
+    at_risk = len(t) - np.arange(len(t))  # subjects at risk just before each ordered time
+    # product-limit estimate after each time: the running product (left to right, as a loop
+    # would multiply) of 1 - 1/at_risk over events; censorings multiply by 1
+    s = np.cumprod(np.where(e, 1 - 1 / at_risk, 1.0))
+    hit = np.flatnonzero(e & (s <= 0.5 + 1e-12))
+    return float(t[hit[0]]) if len(hit) else float("inf")
 
 
 def arm_statistic(ep, values: np.ndarray, events: np.ndarray) -> float:
