@@ -622,6 +622,7 @@ class _DecideSchedule:
 
     def apply(self, t, outputs, Y, P) -> None:
         n = Y.shape[0]
+        outputs = dict(outputs)  # a snapshot: decide() may keep it (the loop's mapping is computed lazily)
         for name, value in (self.decide(t, outputs) or {}).items():
             v = np.broadcast_to(np.asarray(value, dtype=float), (n,))
             if name in self.sidx:
