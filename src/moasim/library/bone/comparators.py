@@ -23,8 +23,14 @@ It multiplies free RANKL in :mod:`remodeling`. NOTE: in OpenBoneMin a steep RANK
 osteoclasts (Hill 8.5) amplifies this; with the hyperbolic RANK occupancy used here CTX
 suppression by 60 mg (-93% at day 30, -78% at day 90) is lost between months 4 and 6 (CTX
 back at baseline by day ~170), earlier than in the clinic (suppression through month 6), and
-LS BMD at 12 months is ~+3.4%. Not calibrated (no
-denosumab target in the calibration set): treat denosumab results as qualitative.
+LS BMD on day 336 is +3.8% (doses on days 0 and 168; McClung 2006: +4.55%). Not calibrated:
+treat denosumab results as qualitative.
+McClung 2006's phase 2 arms (NEJM 354:821; digitized in the history of
+metrumresearchgroup/OpenBoneMin, commit e945bb2) are validate predictions
+(``denosumab_*`` in ``validate/targets_added.yaml``): 60 mg, CTX as % of baseline model/data
+day 28 7/12, day 84 19/14, day 168 101/30; 14 mg day 3.7 73/24 (the osteoclast lifespan,
+KC_oc, limits how fast CTX can fall; denosumab also blocks osteoclast function and survival)
+and day 168 103/65; the data level off near 10-13% of baseline, the model goes to 0.
 
 Alendronate (oral, weekly): of an oral dose a fraction F_aln = 0.76% is absorbed (women,
 fasting, 90% CI 0.58-0.98%; Gertz 1995 Clin Pharmacol Ther 58:288 abstract, R) and about half
