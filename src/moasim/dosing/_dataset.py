@@ -26,6 +26,7 @@ from ..engine._events import cycle_steady_state
 from ..errors import DataError, invalid_value
 from ..io.nonmem import DoseRecord, SubjectRecord
 from ..library.drugs._core import Bolus
+from ._regimen import _shifted
 
 __all__ = ["record_events", "record_end_time", "route_state", "SS_RTOL"]
 
@@ -68,7 +69,7 @@ def _administration(drug, route: str, d: DoseRecord, t: float, params, food, rst
     if direct:
         return [Event(t, Add(d.cmt, d.amount), label="dose", dose=ledger)]
     evs = drug.events(route, 0.0, d.amount, params, food)  # at time 0, shifted: the same times as a regimen's
-    return [Event(t, evs[0].action, label="dose", dose=ledger), *(Event(t + e.time, e.action, e.label, e.dose) for e in evs[1:])]
+    return [Event(t, evs[0].action, label="dose", dose=ledger), *_shifted(evs[1:], t)]
 
 
 def _steady_state(engine, model, drug, route, d: DoseRecord, params, food, rstate, unit) -> tuple[tuple, tuple]:

@@ -107,29 +107,28 @@ def subject_values(ep, visits: np.ndarray, counts: np.ndarray, rescued: np.ndarr
 
 def km_median(times: np.ndarray, events: np.ndarray) -> float:
     """Kaplan-Meier median (first time survival <= 0.5); inf if not reached."""
-    order = np.lexsort((1 - events, times))  # events before censorings at equal times
-    t, e = times[order], np.asarray(events[order]) != 0
-    at_risk = len(t) - np.arange(len(t))  # subjects at risk just before each ordered time
-    # product-limit estimate after each time: the running product (left to right, as a loop
-    # would multiply) of 1 - 1/at_risk over events; censorings multiply by 1
-    s = np.cumprod(np.where(e, 1 - 1 / at_risk, 1.0))
-    hit = np.flatnonzero(e & (s <= 0.5 + 1e-12))
-    return float(t[hit[0]]) if len(hit) else float("inf")
+    return float(km_medians(np.asarray(times)[None], np.asarray(events)[None])[0])
 
 
 def km_medians(times: np.ndarray, events: np.ndarray) -> np.ndarray:
     """:func:`km_median` of every row of ``times``/``events`` (R, n) at once (bootstrap draws)."""
+    n = times.shape[-1]
+    if n == 0:
+        return np.full(times.shape[0], np.inf)
     order = np.lexsort((1 - events, times), axis=-1)  # per row: events before censorings at equal times
     t, e = np.take_along_axis(times, order, -1), np.take_along_axis(events, order, -1) != 0
-    n = times.shape[-1]
-    s = np.cumprod(np.where(e, 1 - 1 / (n - np.arange(n)), 1.0), axis=-1)  # left to right, as the loop
+    # product-limit estimate after each ordered time: the running product (left to right) of
+    # 1 - 1/at_risk over events, at_risk = n - k subjects before the k-th time; censorings x 1
+    s = np.cumprod(np.where(e, 1 - 1 / (n - np.arange(n)), 1.0), axis=-1)
     hit = e & (s <= 0.5 + 1e-12)
     first = hit.argmax(axis=-1)
     return np.where(hit.any(axis=-1), t[np.arange(len(t)), first], np.inf)
 
 
 def arm_statistics(ep, values: np.ndarray, events: np.ndarray) -> np.ndarray:
-    """:func:`arm_statistic` of every row of ``values``/``events`` (R, n) at once."""
+    """The arm statistic of every row of ``values``/``events`` (R, n) at once: the Kaplan-Meier
+    median (or mean) of a time to response, a proportion over the defined (finite) values, or
+    the median or mean of a measure."""
     if ep.kind == "time_to_first_response":
         return km_medians(values, events) if ep.statistic != "mean" else np.mean(values, axis=-1)
     if ep.kind in _PROPORTIONS:
@@ -140,11 +139,8 @@ def arm_statistics(ep, values: np.ndarray, events: np.ndarray) -> np.ndarray:
 
 
 def arm_statistic(ep, values: np.ndarray, events: np.ndarray) -> float:
-    if ep.kind == "time_to_first_response":
-        return km_median(values, events) if ep.statistic != "mean" else float(np.mean(values))
-    if ep.kind in _PROPORTIONS:
-        return float(np.nanmean(values)) if np.any(np.isfinite(values)) else float("nan")
-    return float(np.median(values)) if ep.statistic == "median" else float(np.mean(values))
+    """:func:`arm_statistics` of one arm (one row)."""
+    return float(arm_statistics(ep, np.asarray(values, float)[None], np.asarray(events, float)[None])[0])
 
 
 def wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
