@@ -108,3 +108,14 @@ def test_every_target_can_be_judged(tid):
         tol = _tolerance_of(t, key)
         _check_tolerance(tol)
         assert within(value, value, tol), (tid, key, value, tol)  # the published value lies inside its own window
+
+
+def test_every_catalogue_drug_has_a_covered_clinical_target():
+    """Issue 11: every drug of ``moasim drugs`` is judged against at least one clinical number
+    (a target of its own group, outside the in-vitro assays, that validate computes)."""
+    from moasim.cli._drugs import catalogue
+    from moasim.validate import _all_checks
+
+    covered = {t["group"] for tid, t in TARGETS.items() if tid in _all_checks()}
+    missing = sorted(set(catalogue()["drugs"]) - covered)
+    assert not missing, f"drugs without a clinical target in validate: {missing}"

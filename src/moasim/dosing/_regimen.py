@@ -91,20 +91,16 @@ class Regimen:
 
 def _administration_at_zero(drug, route: str, dose: float, unit: str, params, weight_kg: float, food) -> list[Event]:
     """The events of one administration given at time 0; the first carries the dose-ledger
-    entry (drug, amount, unit as prescribed)."""
+    entry (drug, amount, unit as prescribed). Every path that doses (a regimen, a dataset
+    record, a titration rule) builds an administration once this way and moves it to each dose
+    time with :func:`_shifted`, so that all compute the same event times."""
     evs = drug.events(route, 0.0, dose_amount_ug(dose, unit, weight_kg), params, food)
     return [Event(0.0, evs[0].action, label="dose", dose=(drug.name, dose, unit)), *evs[1:]]
 
 
 def _shifted(events: list[Event], t: float) -> list[Event]:
+    """``events`` (of an administration at time 0) moved to dose time ``t`` (day)."""
     return [Event(t + e.time, e.action, e.label, e.dose) for e in events]
-
-
-def administration_events(drug, route: str, t: float, dose: float, unit: str, params, weight_kg: float, food=None) -> list[Event]:
-    """Engine events of one administration at ``t`` (day): those of the same administration at
-    time 0, shifted by ``t`` (so every path that doses, a regimen, a dataset record or a
-    titration rule, computes the same event times); the first carries the dose-ledger entry."""
-    return _shifted(_administration_at_zero(drug, route, dose, unit, params, weight_kg, food), float(t))
 
 
 def regimen_events(drug, regimen: Regimen, t_end: float, params, weight_kg: float, food=None) -> list[Event]:

@@ -15,7 +15,7 @@ from typing import Mapping
 from ..engine import Event
 from ..errors import SpecError, invalid_value, unknown_name
 from ..library.drugs import DRUGS, TitrationRule
-from ._regimen import administration_events
+from ._regimen import _administration_at_zero, _shifted
 
 __all__ = ["TitrationRule", "TitrationController", "RULES", "get_rule"]
 
@@ -64,6 +64,7 @@ class TitrationController:
     taper_from: float | None = None  # taper: from this day, one level down every taper_every days, then stop
     taper_every: float = 14.0
     withdrawn: bool = False
+    _at_zero: dict = field(default_factory=dict, repr=False)  # dose level -> its administration's events at time 0
 
     def __post_init__(self) -> None:
         self.level = self.rule.start_index(self.east_asian)
@@ -113,4 +114,6 @@ class TitrationController:
         self.history.append((t, dose))
         if dose <= 0:
             return []
-        return administration_events(self.drug, self.route, t, dose, r.unit, self.params, self.weight_kg, self.food)
+        if dose not in self._at_zero:  # the subject's parameters, weight and food are fixed: build each level once
+            self._at_zero[dose] = _administration_at_zero(self.drug, self.route, dose, r.unit, self.params, self.weight_kg, self.food)
+        return _shifted(self._at_zero[dose], t)
