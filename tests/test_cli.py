@@ -95,6 +95,11 @@ def test_population_targets(target):
     (["simulate", "--drug", "eltrombopag", "--dose", "50 mg", "--food", "pizza"], "food kind"),
     (["export", "sbml", "--drug", "nope", "-o", "x.xml"], "Unknown drug"),
     (["simulate", "--drug", "eltrombopag", "--dose", "30 mg", "--titration", "label"], "titration start"),
+    # accepted and ignored before: a bone drug in a platelet-layer disease, a titration rule for a bone drug
+    (["simulate", "--drug", "romosozumab", "--dose", "210 mg", "--population", "itp"], "Invalid population: got 'itp'"),
+    (["simulate", "--drug", "romosozumab", "--dose", "210 mg", "--titration", "label"], "Invalid titration"),
+    (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--population", "postmenopausal_osteoporosis"],
+     "Invalid population: got 'postmenopausal_osteoporosis'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -40,7 +40,7 @@ def simulate(
     every: str | None = None,
     route: str | None = None,
     days: float = 28.0,
-    population: str = "healthy",
+    population: str | None = None,
     titration: str | None = None,
     subject: Subject | None = None,
     food: Food | None = None,
@@ -92,7 +92,9 @@ def simulate(
     check_days(float(days), "days")
     check_non_empty(drug, "drug")
     check_non_empty(population, "population")
-    layer_simulate = layer_for(drug, population).load("simulate")  # each model layer has its own model (moasim.layers)
+    layer = layer_for(drug, population)  # each model layer has its own model (moasim.layers)
+    population = population or layer.populations[0]  # None: the layer's typical subject
+    layer_simulate = layer.load("simulate")
     return layer_simulate(drug, dose, every=every, route=route, days=days, population=population, titration=titration, subject=subject,
                           food=food, count=count, samples_per_day=samples_per_day, engine=engine, rtol=rtol, atol=atol,
                           parameters=parameters)

@@ -104,10 +104,25 @@ def test_fracture_link_matches_marshall_gradient():
     (dict(drug="romosozumab", dose="210 mL"), DosingError, "unit of dose"),
     (dict(drug="romosozumab", dose="210 mg", route="oral"), DosingError, "route of romosozumab"),
     (dict(drug="romosozumab", dose="210 mg", days=-1), SpecError, "days"),
+    # the bone model has no ITP or marrow-failure patients and no titration rule: refused, not ignored
+    (dict(drug="romosozumab", dose="210 mg", population="itp"), SpecError, "Invalid population: got 'itp'"),
+    (dict(drug="denosumab", dose="60 mg", population="aplastic"), SpecError, "Invalid population: got 'aplastic'"),
+    (dict(drug="romosozumab", dose="210 mg", titration="label"), SpecError, "Invalid titration"),
+    (dict(drug="romiplostim", dose="1 ug/kg"), SpecError, "platelet-layer drug"),
 ])
 def test_bad_input_is_refused_with_one_clear_line(kw, err, match):
     with pytest.raises(err, match=match):
         simulate_bone(**kw)
+
+
+def test_a_bone_drug_without_a_population_is_the_typical_postmenopausal_woman():
+    """moasim.simulate picks the drug's layer's typical subject (it used to label it 'healthy')."""
+    from moasim import simulate
+
+    r = simulate("romosozumab", "210 mg", days=60, samples_per_day=1)
+    ref = simulate_bone("romosozumab", "210 mg", days=60, population="postmenopausal_osteoporosis")
+    assert "[postmenopausal_osteoporosis]" in r.regimen
+    assert np.array_equal(r.outputs["bmd_lumbar_spine"], ref.outputs["bmd_lumbar_spine"])
 
 
 def test_bone_subject_population_validation():

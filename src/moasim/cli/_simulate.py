@@ -11,6 +11,7 @@ DEFAULT = dict(drug="romiplostim", route="sc", days=168.0, population="itp", tit
 
 def run(args) -> int:
     from ..library.drugs import Food
+    from ..layers import layer_for
     from ..simulation import simulate
 
     out_format = _check_format(args)
@@ -22,7 +23,7 @@ def run(args) -> int:
         raise SpecError(invalid_value("--days", args.days, "a number of days > 0"))
     days = args.days if args.days is not None else (DEFAULT["days"] if embedded else 28.0)
     titration = args.titration or (DEFAULT["titration"] if embedded else None)
-    population = args.population or (DEFAULT["population"] if embedded else "healthy")
+    population = args.population or (DEFAULT["population"] if embedded else layer_for(drug).populations[0])
     route = args.route or (DEFAULT["route"] if embedded else None)
     plot = args.plot or ("moasim_simulation.png" if embedded else None)
     if args.out:
@@ -201,7 +202,8 @@ def register(sub) -> None:
     p.add_argument("--count", type=int, help="number of doses with --every (default: until the end of --days)")
     p.add_argument("--route", help="sc | iv | oral")
     p.add_argument("--days", type=float, help="duration in days")
-    p.add_argument("--population", help="healthy | itp | aplastic")
+    p.add_argument("--population", help="healthy | itp | aplastic | postmenopausal_osteoporosis (default: the drug's "
+                                        "layer's first, healthy or postmenopausal_osteoporosis)")
     p.add_argument("--titration", help="label: the drug's label titration rule at weekly visits")
     p.add_argument("--food", help="meal with each oral dose: high_fat | high_calcium | antacid | standard")
     p.add_argument("--data", help="NONMEM-style event dataset (CSV: ID, TIME, EVID, AMT, CMT, RATE, II, ADDL, SS, DV, MDV, covariates)")

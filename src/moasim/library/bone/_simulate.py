@@ -203,6 +203,25 @@ def run_bone(
     )
 
 
+#: populations a bone-layer subject may have: the layer's own and healthy volunteers (PK studies)
+SUBJECT_POPULATIONS = (*BONE_POPULATIONS, "healthy")
+
+
+def _check_bone_arguments(drug, population: str, titration) -> None:
+    """Refuse what the bone layer would otherwise ignore: a platelet-layer drug or disease
+    population, a titration rule (one clear line each). A meal is not refused: the CLI reports
+    it as not applied (the bone model has no food effect)."""
+    from ..drugs import DRUGS
+
+    if drug in DRUGS:  # routed here by a bone population
+        allowed = ", ".join(p for p in _CORE_POPULATIONS)
+        raise SpecError(invalid_value("population", population, f"one of {allowed} for {drug} (a platelet-layer drug)"))
+    if population not in SUBJECT_POPULATIONS:
+        raise SpecError(invalid_value("population", population, f"one of {', '.join(SUBJECT_POPULATIONS)} for a bone drug"))
+    if titration is not None:
+        raise SpecError(invalid_value("titration", titration, "none: the bone drugs have no titration rule"))
+
+
 def simulate_bone(
     drug: str | None = None,
     dose: str | None = None,
@@ -236,15 +255,20 @@ def simulate_bone(
         Default: ``"sc"`` for the antibodies, ``"oral"`` for alendronate.
     days : float
         Duration (day).
-    population : str
-        ``"postmenopausal_osteoporosis"`` (default); the thrombopoiesis populations are
-        accepted and give the same (typical-woman) bone model.
+    population : {"postmenopausal_osteoporosis", "healthy"}
+        ``"postmenopausal_osteoporosis"`` (default); ``"healthy"`` (healthy-volunteer PK
+        studies) gives the same normalised bone model. The disease populations of the
+        platelet layer (``"itp"``, ``"aplastic"``) are refused: the bone model has no such
+        patients, and a result labelled with them would describe a woman without the disease.
     subject : Subject, optional
         Overrides ``population``; its weight sets ug/kg doses and the antibodies' clearances
         and volumes (:mod:`moasim.library.bone.body_size`).
-    titration, food : optional
-        Ignored: the bone layer has no titration rules and no food effects (accepted because
-        :func:`moasim.simulate` hands its arguments to every layer alike).
+    titration : None
+        Must be None: the bone drugs have no titration rule (the argument exists because
+        :func:`moasim.simulate` hands its arguments to every layer alike); a rule is refused
+        rather than ignored.
+    food : optional
+        Not applied: the bone model has no food effect (``moasim simulate`` says so).
     count : int, optional
         Number of doses.
     samples_per_day : int
@@ -265,6 +289,7 @@ def simulate_bone(
         ``hip_fracture_rr`` (risk relative to baseline from the LS / TH BMD change,
         :mod:`moasim.library.bone.fracture`, baseline T-score -2.5).
     """
+    _check_bone_arguments(drug, subject.population if subject is not None else population, titration)
     if subject is None:
         subject = BoneSubject(population=population)
     regimens: list[BoneRegimen] = []
