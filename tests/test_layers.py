@@ -16,7 +16,7 @@ from moasim.layers import BONE, LAYERS, THROMBOPOIESIS, Layer, layer_for
     (None, "healthy", THROMBOPOIESIS),
     ("romosozumab", None, BONE),
     ("romosozumab", "healthy", BONE),  # a bone drug goes to the bone layer whatever the population
-    ("teriparatide", None, BONE),  # planned: refused by the bone layer with its own line
+    ("teriparatide", None, BONE),
     ("eltrombopag", "postmenopausal_osteoporosis", BONE),
     (None, "postmenopausal_osteoporosis", BONE),
     ("nosuchdrug", None, THROMBOPOIESIS),  # unknown drugs: the catalogue's unknown-drug line

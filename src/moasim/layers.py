@@ -111,8 +111,8 @@ THROMBOPOIESIS = Layer(
 
 BONE = Layer(
     name="bone",
-    drugs=("romosozumab", "denosumab", "alendronate"),
-    planned_drugs=("teriparatide",),
+    drugs=("romosozumab", "denosumab", "alendronate", "teriparatide"),
+    planned_drugs=(),
     populations=("postmenopausal_osteoporosis",),
     trial_population="postmenopausal_osteoporosis",
     food_effect=False,

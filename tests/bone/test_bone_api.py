@@ -98,7 +98,7 @@ def test_fracture_link_matches_marshall_gradient():
 
 
 @pytest.mark.parametrize("kw, err, match", [
-    (dict(drug="teriparatide", dose="20 ug"), SpecError, "not in the bone model yet"),
+    (dict(drug="teriparatide", dose="20 ug", route="oral"), DosingError, "route of teriparatide"),
     (dict(drug="alendronate", dose="70 mg", route="sc"), DosingError, "route of alendronate"),
     (dict(drug="romosozumab"), DosingError, "dose"),
     (dict(drug="romosozumab", dose="210 mL"), DosingError, "unit of dose"),

@@ -188,7 +188,8 @@ def test_calibration_script_reproduces_the_values_in_the_modules():
 
     fitted = calibrate.calibrate(verbose=False)
     written = {**remodeling.CALIBRATED, "KA_rsz": stein2018_romosozumab.KA_CALIBRATED, "CL_rsz": stein2018_romosozumab.CL_CALIBRATED,
-               "EC50_aln": comparators.EC50_ALN_CALIBRATED}
+               "EC50_aln": comparators.EC50_ALN_CALIBRATED, "EOB_tpt": comparators.EOB_TPT_CALIBRATED,
+               "ERL_tpt": comparators.ERL_TPT_CALIBRATED}
     for k, v in fitted.items():
         assert v == pytest.approx(written[k], rel=2e-4, abs=1e-9), k
 

@@ -38,15 +38,19 @@ def _parameters(mod) -> dict:
 
 
 #: Drugs of the bone layer (simulated with ``population postmenopausal_osteoporosis``).
-_BONE = {
+_BONE = {  # name: (kind, binding site, mechanism, module, module function, dose units)
     "romosozumab": ("humanised anti-sclerostin IgG2 antibody (~149 kDa), SC monthly", "sclerostin (osteocytes)",
                     "neutralises sclerostin: Wnt signalling up -> bone formation up, resorption down (dual effect)",
-                    "moasim.library.bone.stein2018_romosozumab", "module"),
+                    "moasim.library.bone.stein2018_romosozumab", "module", ("mg",)),
     "denosumab": ("human anti-RANKL IgG2 antibody, SC every 6 months", "RANKL",
-                  "neutralises RANKL: osteoclast formation and resorption down", "moasim.library.bone.comparators", "denosumab_module"),
+                  "neutralises RANKL: osteoclast formation and resorption down", "moasim.library.bone.comparators", "denosumab_module",
+                  ("mg",)),
     "alendronate": ("bisphosphonate, oral weekly", "bone mineral surface (osteoclasts)",
                     "binds bone mineral; taken up by resorbing osteoclasts, which it inhibits", "moasim.library.bone.comparators",
-                    "alendronate_module"),
+                    "alendronate_module", ("mg",)),
+    "teriparatide": ("recombinant PTH 1-34 (4.1 kDa), SC daily", "PTH1 receptor (osteoblast lineage, osteocytes)",
+                     "daily PTH pulses: osteoblast survival up (formation up) and RANKL up (resorption up, later)",
+                     "moasim.library.bone.comparators", "teriparatide_module", ("ug",)),
 }
 
 
@@ -57,10 +61,10 @@ def bone_entries() -> dict:
     from ..library.bone._simulate import bone_routes
 
     out = {}
-    for name, (kind, site, mechanism, module, fn) in _BONE.items():
+    for name, (kind, site, mechanism, module, fn, units) in _BONE.items():
         mod = getattr(importlib.import_module(module), fn)()
         out[name] = {"kind": kind, "binding_site": site, "mechanism": mechanism, "routes": list(bone_routes(name)),
-                     "dose_units": ["mg"], "layer": "bone (population postmenopausal_osteoporosis)",
+                     "dose_units": list(units), "layer": "bone (population postmenopausal_osteoporosis)",
                      "references": list(mod.references), "parameters": _parameters(mod)}
     return out
 

@@ -1,4 +1,4 @@
-"""Assemble the bone model (romosozumab PK + sclerostin, denosumab PK, remodelling) at its baseline."""
+"""Assemble the bone model (romosozumab PK + sclerostin, the comparators' PK, remodelling) at its baseline."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD
 @lru_cache(maxsize=1)
 def _base() -> Model:
     return compose("bone", [body_size.module(), stein2018_romosozumab.module(), comparators.denosumab_module(), comparators.alendronate_module(),
-                                  remodeling.module()])
+                                  comparators.teriparatide_module(), remodeling.module()])
 
 
 def baseline_state(pv: Mapping[str, float]) -> dict[str, float]:
     """The drug-free steady state (closed form): cells and BMD at 1, sclerostin at KSYN/KDEG."""
     init = {s: 1.0 for s in BONE_STATES_AT_ONE}
-    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, DEPOT_den=0.0, AC_den=0.0, AP_den=0.0, BPS_aln=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
+    init.update(DEPOT_rsz=0.0, AC_rsz=0.0, AP_rsz=0.0, DEPOT_den=0.0, AC_den=0.0, AP_den=0.0, BPS_aln=0.0, DEPOT_tpt=0.0, AC_tpt=0.0, S_tpt=0.0, RTOT_scl=pv["KSYN_scl"] / pv["KDEG_scl"])
     return init
 
 

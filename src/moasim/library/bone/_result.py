@@ -51,12 +51,23 @@ class BoneSimulationResult(SimulationResult):
         ]
         if "cmax_ng_per_mL" in s and self.doses:
             c = s["cmax_ng_per_mL"]
-            lines.append(f"{self.drug or 'drug'} serum Cmax {c / 1000.0:.3g} ug/mL ({c:.0f} ng/mL)")
+            text = f"{c / 1000.0:.3g} ug/mL ({c:.0f} ng/mL)" if c >= 1000 else f"{c:.3g} ng/mL" if c >= 1 else f"{c * 1000:.3g} pg/mL"
+            lines.append(f"{self.drug or 'drug'} serum Cmax {text}{self._under_sampled_note()}")
         elif "alendronate_bone_surface" in self.outputs and self.doses:
             a = float(self.outputs["alendronate_bone_surface"][-1])
             amount = f"{a:.0f}" if abs(a) >= 100 else f"{a:.3g}"
             lines.append(f"alendronate on bone surfaces: {amount} ug at {day} (no modelled serum concentration)")
         return lines
+
+    def _under_sampled_note(self) -> str:
+        """A warning when the highest sample is a lone spike (a short-lived peak, e.g. teriparatide's
+        1-hour half-life, between output samples): the sampled maximum then underestimates Cmax."""
+        c = np.asarray(self.outputs["drug_concentration"])
+        i = int(np.argmax(c))
+        around = [c[j] for j in (i - 1, i + 1) if 0 <= j < len(c)]
+        if around and c[i] > 1.25 * max(around):
+            return " (the highest output sample; the peak falls between samples: sample more often for Cmax)"
+        return ""
 
     def plot(self, path: str | None = None, title: str | None = None):
         """BMD, turnover markers and drug concentration over time (matplotlib figure; saved if ``path``)."""
@@ -74,8 +85,8 @@ class BoneSimulationResult(SimulationResult):
             ax[1].plot(t, o[k], label=k.upper())
         ax[1].set_ylabel("marker, % change")
         if "drug_concentration" in o:
-            ax[2].plot(t, o["drug_concentration"] / 1000.0)
-            ax[2].set_ylabel(f"{self.drug or 'drug'}, ug/mL")
+            ax[2].plot(t, o["drug_concentration"])
+            ax[2].set_ylabel(f"{self.drug or 'drug'}, ng/mL")
         else:
             ax[2].plot(t, o["alendronate_bone_surface"])
             ax[2].set_ylabel("alendronate on bone surfaces, ug")

@@ -38,6 +38,7 @@ _DOSING = {
     "romosozumab": {"sc": ("DEPOT_rsz", ("F_rsz",)), "iv": ("AC_rsz", ())},
     "denosumab": {"sc": ("DEPOT_den", ("F_den",)), "iv": ("AC_den", ())},
     "alendronate": {"oral": ("BPS_aln", ("F_aln", "FB_aln"))},
+    "teriparatide": {"sc": ("DEPOT_tpt", ("F_tpt",)), "iv": ("AC_tpt", ())},
 }
 
 
@@ -55,6 +56,7 @@ BONE_OUTPUTS = {
     "ctx": "ctx",
     "conc_romosozumab": "romosozumab_concentration",
     "conc_denosumab": "denosumab_concentration",
+    "conc_teriparatide": "teriparatide_concentration",
     "bone_surface_alendronate": "alendronate_bone_surface",
     "sclerostin_free": "sclerostin",
     "sclerostin_total": "sclerostin_total",
@@ -95,7 +97,7 @@ class BoneRegimen:
     every : str, optional
         Interval (``"1 month"``, ``"28 days"``); single dose if None.
     route : str, optional
-        romosozumab, denosumab: ``"sc"`` (default) or ``"iv"``; alendronate: ``"oral"``.
+        romosozumab, denosumab, teriparatide: ``"sc"`` (default) or ``"iv"``; alendronate: ``"oral"``.
     start : float
         First dose (day).
     count : int, optional
@@ -190,9 +192,10 @@ def run_bone(
     # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
     # (alendronate has no modelled serum concentration: its bone-surface amount is reported instead)
     main = regimens[0].drug if regimens else "romosozumab"
-    if f"{main}_concentration" in outputs:
-        outputs["drug_concentration"] = outputs[f"{main}_concentration"]
-        units["drug_concentration"] = units[f"{main}_concentration"]
+    if f"{main}_concentration" in outputs:  # in ng/mL whatever the drug's own unit (teriparatide: pg/mL)
+        scale = to_unit(f"1 {units[f'{main}_concentration']}", "ng/mL", "drug_concentration")
+        outputs["drug_concentration"] = read_only(outputs[f"{main}_concentration"] * scale, float)
+        units["drug_concentration"] = "ng/mL"
     doses = tuple((e.time, *e.dose) for e in res.ledger if e.dose)
     text = "; then ".join(str(r) for r in regimens) or "none (placebo)"
     drugs = sorted({r.drug for r in regimens})
@@ -245,8 +248,8 @@ def simulate_bone(
     Parameters
     ----------
     drug : str or None
-        ``"romosozumab"``, ``"denosumab"`` or ``"alendronate"``; None (or ``"placebo"``) for the
-        drug-free course.
+        ``"romosozumab"``, ``"denosumab"``, ``"alendronate"`` or ``"teriparatide"``; None (or
+        ``"placebo"``) for the drug-free course.
     dose : str
         Amount per administration with unit, e.g. ``"210 mg"``.
     every : str, optional

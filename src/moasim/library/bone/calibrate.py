@@ -21,6 +21,9 @@ and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz) and
    typical subject within the +-2.5 / +-3 tolerances; McClung is used for LS.)
 4. Comparator: alendronate EC50_aln so that 70 mg oral weekly gives LS BMD +4.1% at 12 months
    (McClung 2014 open-label alendronate arm; R2 in research/bone.md section 6.3).
+5. Comparator: teriparatide EOB_tpt and ERL_tpt (osteoblast survival, RANKL) so that 20 ug SC
+   daily gives LS BMD +7.1% (McClung 2014 open-label teriparatide arm, R2) and P1NP +79%
+   (Miyauchi 2010, median, R) at 12 months: two equations, two unknowns, solved exactly.
 """
 
 from __future__ import annotations
@@ -97,6 +100,35 @@ def _alendronate_ec50(fitted) -> float:
     return float(np.exp(brentq(lambda x: alendronate_ls_12m({**fitted, "EC50_aln": np.exp(x)}) - 4.1, np.log(1.0), np.log(1e5), xtol=1e-8)))
 
 
+#: stage 5 targets: (metric, value) of teriparatide 20 ug SC daily at 12 months
+TERIPARATIDE = {"ls_m12": 7.1, "p1np_m12": 79.0}
+TPT_NAMES = ("EOB_tpt", "ERL_tpt")
+
+
+def teriparatide_12m(parameters) -> dict[str, float]:
+    """BMD (LS, TH, FN), P1NP and CTX % change at 12 months (and CTX at 6) on teriparatide 20 ug SC daily."""
+    from ._metrics import MONTH
+    from ._simulate import BoneRegimen, run_bone
+
+    t = np.array([0.0, 6 * MONTH, 12 * MONTH])
+    r = run_bone([BoneRegimen(drug="teriparatide", dose="20 ug", every="1 day", route="sc")], t_out=t, parameters=parameters)
+    o = r.outputs
+    return {"ls_m12": float(o["bmd_lumbar_spine"][-1]), "th_m12": float(o["bmd_total_hip"][-1]),
+            "fn_m12": float(o["bmd_femoral_neck"][-1]), "p1np_m12": float(o["p1np"][-1]), "ctx_m6": float(o["ctx"][1]),
+            "ctx_m12": float(o["ctx"][-1])}
+
+
+def _teriparatide_effects(fitted) -> dict[str, float]:
+    from scipy.optimize import least_squares
+
+    def residuals(x):
+        m = teriparatide_12m({**fitted, **dict(zip(TPT_NAMES, np.exp(x)))})
+        return [(m[k] - v) / v for k, v in TERIPARATIDE.items()]
+
+    r = least_squares(residuals, np.log([0.8, 0.3]), xtol=1e-12, ftol=1e-12, gtol=1e-12, diff_step=1e-6)
+    return dict(zip(TPT_NAMES, (float(v) for v in np.exp(r.x))))
+
+
 def calibrate(verbose: bool = True) -> dict[str, float]:
     """Run the three stages from the published/starting values; return the calibrated values."""
     # Every stage passes ALL calibrated parameters (START, then the values fitted so far), so
@@ -117,13 +149,15 @@ def calibrate(verbose: bool = True) -> dict[str, float]:
         fitted[k] = start[k] * target / m[metric]
     # 4. alendronate EC50 (comparator): LS +4.1% at 12 months on 70 mg weekly (McClung 2014, R2)
     fitted["EC50_aln"] = _alendronate_ec50(fitted)
+    # 5. teriparatide (comparator): LS +7.1% (McClung 2014, R2) and P1NP +79% (Miyauchi 2010, R) at 12 months
+    fitted.update(_teriparatide_effects(fitted))
     if verbose:
         after = course_metrics(monthly_course(parameters=fitted))
         pk0, pk1 = pk_metrics(start), pk_metrics(fitted)
         print("paste:", {k: float(f"{v:.6g}") for k, v in fitted.items()})
         print("parameter       start        calibrated")
         for k in fitted:
-            print(f"{k:14s} {start[k]:12.5g} {fitted[k]:12.5g}")
+            print(f"{k:14s} {start.get(k, float('nan')):12.5g} {fitted[k]:12.5g}")
         print("\nmetric          before       after")
         for k in ("cmax", "tmax", "auc"):
             print(f"{k:14s} {pk0[k]:12.4g} {pk1[k]:12.4g}")

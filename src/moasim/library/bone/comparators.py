@@ -1,5 +1,6 @@
-"""Comparator drugs whose mechanism is in the bone model: denosumab (RANKL neutralisation) and
-alendronate (osteoclast inhibition by bone-surface bisphosphonate).
+"""Comparator drugs whose mechanism is in the bone model: denosumab (RANKL neutralisation),
+alendronate (osteoclast inhibition by bone-surface bisphosphonate) and teriparatide (PTH 1-34:
+osteoblast survival and RANKL).
 
 Denosumab PK (Peterson et al. 2004, AAPS J 6(S1) abstract W4340, as coded in OpenBoneMin.cpp,
 R-code): SC first-order absorption, two compartments, linear + Michaelis-Menten
@@ -46,6 +47,36 @@ KS_aln 1/60 per day (surface pool renewed over ~2 months by remodelling, A); EMA
 lifespan shortened at most 4-fold, i.e. CTX at most -75%; A); EC50_aln calibrated (C) to
 alendronate 70 mg weekly LS BMD +4.1% at 12 months (McClung 2014 open-label arm, R2).
 
+Teriparatide (PTH 1-34, SC daily). PK, one compartment with first-order absorption::
+
+    dDEPOT_tpt/dt = -KA_tpt*DEPOT_tpt                (SC dose enters as F_tpt*dose, ug)
+    dAC_tpt/dt    = KA_tpt*DEPOT_tpt - CL_tpt/V_tpt*AC_tpt
+    C_tpt (pg/mL) = 1000*AC_tpt/V_tpt
+
+The SmPC (as quoted by Lilly Medical Information, R) gives an SC half-life of ~1 hour that
+"reflects the time required for absorption" (so KA_tpt = ln 2/1 h, D), a maximum concentration
+at ~30 minutes and clearance ~62 L/h in women; V_tpt 14.2 L is derived (D) so that tmax is 0.5
+h with these ka and CL (its apparent volume CL/KA = 89 L is the SmPC's ~1.7 L/kg of a flip-flop
+profile, and OpenBoneMin's 94.4 L). Bioavailability 95% (SmPC as quoted in reviews, R2).
+
+Bone effect. PTH signals through PTH1R on osteoblast-lineage cells and osteocytes: it prolongs
+osteoblast survival (Jilka 1999, J Clin Invest 104:439; the anabolic arm) and raises RANKL
+(the resorptive arm). Each day's pulse is integrated by a signal ``S_tpt`` normalised to the
+daily-average concentration of 20 ug/day (``CAVG_tpt``, D: F x 20 ug / CL / 24 h)::
+
+    dS_tpt/dt = KSIG_tpt*(C_tpt/CAVG_tpt - S_tpt)       (~1 on 20 ug daily)
+    PTH_ob    = 1 + EOB_tpt*S_tpt                        active-OB elimination KB_ob/PTH_ob
+    PTH_rankl = 1 + ERL_tpt*S_tpt                        RANKL expression x PTH_rankl
+
+EOB_tpt and ERL_tpt are calibrated (C, calibrate.py stage 5) to the 12-month lumbar-spine BMD
+of McClung 2014's open-label teriparatide arm (+7.1%, R2) and the 12-month P1NP rise of the
+Japanese teriparatide 20 ug/day trial (median +79%, Miyauchi 2010 Bone 47:493 abstract, R): one
+formation and one net-balance number for the two arms. The rise of CTX that follows formation
+(Japanese 6-month dose-response study, J Bone Miner Metab 2008, abstract: "late increases in a
+bone resorption marker") is then a prediction. NOTE: the signal is the daily average exposure,
+so continuous PTH would act like daily pulses here (the catabolic effect of continuous PTH is
+not modelled), and the markers' waning after 6-12 months of treatment is not modelled either.
+
 References
 ----------
 Peterson MC, et al. AAPS J 2004;6(S1):W4340 (abstract). Peterson MC, Riggs MM. Bone
@@ -53,6 +84,8 @@ Peterson MC, et al. AAPS J 2004;6(S1):W4340 (abstract). Peterson MC, Riggs MM. B
 """
 
 from __future__ import annotations
+
+import math
 
 from ...model import Module, Output, Parameter, State
 from .body_size import disposition_at_weight
@@ -100,6 +133,9 @@ def denosumab_module() -> Module:
 
 #: calibrated value (calibrate.py, stage 4)
 EC50_ALN_CALIBRATED = 7071.03
+#: calibrated values (calibrate.py, stage 5)
+EOB_TPT_CALIBRATED = 0.586583
+ERL_TPT_CALIBRATED = 1.941
 
 
 def alendronate_module() -> Module:
@@ -127,4 +163,65 @@ def alendronate_module() -> Module:
         rates={"BPS_aln": "-KS_aln*(OBA + OCA)/2*BPS_aln"},
         outputs=(Output(name="bone_surface_alendronate", expr="BPS_aln", unit="ug", doc="alendronate on bone surfaces"),),
         references=("Gertz 1995 Clin Pharmacol Ther 58:288",),
+    )
+
+
+SMPC_TPT = "Forsteo SmPC as quoted by Lilly Medical Information (lillymedical.eu, Forsteo pharmacokinetic properties)"
+#: teriparatide (PTH 1-34) molar mass, g/mol (OpenBoneMin.cpp: 4117.8, R-code)
+MW_TPT = 4117.8
+#: SC absorption from the ~1 h SC half-life that reflects absorption (SmPC, R): ln 2 / 1 h (D)
+KA_TPT_PER_H = math.log(2.0) / 1.0
+#: clearance in women, L/h (SmPC, R)
+CL_TPT_L_PER_H = 62.0
+#: central volume (D): tmax = ln(k/ka)/(k - ka) = 0.5 h (SmPC) with KA_TPT and k = CL/V -> k 4.38/h
+V_TPT_L = 14.15
+#: bioavailability (SmPC as quoted in reviews, R2)
+F_TPT = 0.95
+#: daily-average concentration of 20 ug/day, pg/mL (D): F x 20 ug / CL / 24 h x 1000
+CAVG_TPT_PG_ML = F_TPT * 20.0 / CL_TPT_L_PER_H / 24.0 * 1000.0
+
+
+def teriparatide_module() -> Module:
+    """Teriparatide: SC PK and the daily PTH signal on osteoblast survival and RANKL."""
+    P = Parameter
+    cal = "calibrated (calibrate.py stage 5) to McClung 2014 teriparatide LS BMD +7.1% at 12 m (R2) and Miyauchi 2010 P1NP +79% at 12 m (R)"
+    return Module(
+        name="pk_teriparatide",
+        doc=__doc__ or "",
+        parameters=(
+            P(name="KA_tpt", value=KA_TPT_PER_H, unit="1/h", model_unit="1/day", lower=0, tag="D",
+              source=SMPC_TPT + ": SC half-life ~1 h, reflecting absorption -> ln2/1 h", doc="SC absorption"),
+            P(name="F_tpt", value=F_TPT, unit="1", lower=0, upper=1, tag="R2", source="SmPC bioavailability 95%, as quoted in reviews",
+              doc="SC bioavailability"),
+            P(name="CL_tpt", value=CL_TPT_L_PER_H, unit="L/h", model_unit="L/day", lower=0, tag="R", source=SMPC_TPT + ": ~62 L/h in women",
+              doc="clearance"),
+            P(name="V_tpt", value=V_TPT_L, unit="L", lower=0, tag="D", source="tmax 0.5 h (" + SMPC_TPT + ") with KA_tpt and CL_tpt",
+              doc="central volume"),
+            P(name="CAVG_tpt", value=CAVG_TPT_PG_ML, unit="pg/mL", lower=0, tag="D", source="F_tpt x 20 ug / CL_tpt / 24 h",
+              doc="daily-average concentration of 20 ug/day (signal reference)"),
+            P(name="KSIG_tpt", value=0.5, unit="1/day", lower=0, tag="A",
+              source="the PTH signal integrates each daily pulse over ~2 days (osteoblast-lineage transcription), an assumption",
+              doc="turnover of the PTH signal"),
+            P(name="EOB_tpt", value=EOB_TPT_CALIBRATED, unit="1", lower=0, tag="C", source=cal,
+              fitted_by=("teriparatide_ls_bmd_12m", "teriparatide_p1np_12m"), doc="prolonged osteoblast survival per unit signal"),
+            P(name="ERL_tpt", value=ERL_TPT_CALIBRATED, unit="1", lower=0, tag="C", source=cal,
+              fitted_by=("teriparatide_ls_bmd_12m", "teriparatide_p1np_12m"), doc="RANKL rise per unit signal"),
+        ),
+        states=(
+            State(name="DEPOT_tpt", unit="ug", doc="SC depot", dosable=True, absorption=True),
+            State(name="AC_tpt", unit="ug", doc="teriparatide in the central compartment", dosable=True),
+            State(name="S_tpt", unit="1", doc="PTH signal (1 = the daily average of 20 ug/day)"),
+        ),
+        assignments={
+            "C_tpt": "1000*AC_tpt/V_tpt",
+            "PTH_ob": "1 + EOB_tpt*S_tpt",
+            "PTH_rankl": "1 + ERL_tpt*S_tpt",
+        },
+        rates={
+            "DEPOT_tpt": "-KA_tpt*DEPOT_tpt",
+            "AC_tpt": ("KA_tpt*DEPOT_tpt", "-CL_tpt/V_tpt*AC_tpt"),
+            "S_tpt": "KSIG_tpt*(C_tpt/CAVG_tpt - S_tpt)",
+        },
+        outputs=(Output(name="conc_teriparatide", expr="C_tpt", unit="pg/mL", doc="serum teriparatide"),),
+        references=(SMPC_TPT, "Jilka 1999 J Clin Invest 104:439", "Miyauchi 2010 Bone 47:493"),
     )

@@ -17,16 +17,18 @@ Equations (normalised units; time in days)::
                                                      receptor occupancy on progenitors
     LTOT  = FL_ocy*OCY + (1 - FL_ocy)*OBP            RANKL expression (osteocytes + OB precursors)
     OPGN  = OBA*WNT^GO_opg                           OPG from active OB, induced by Wnt
-    LFREE = LTOT*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl
+    LFREE = LTOT*PTH_rankl*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl
                                                      free RANKL (OPG decoy; FDEN_rankl = free
-                                                     fraction left by denosumab, 1 without it)
+                                                     fraction left by denosumab, PTH_rankl the
+                                                     rise by teriparatide; both 1 without them)
     PIL   = LFREE*(1 + KL_rank)/(1 + KL_rank*LFREE)  RANK occupancy on OC precursors
     MOD   = AMOD_ob*(WNT - 1)*LC                     modelling-based formation: Wnt activates
                                                      quiescent lining cells on bone surfaces
 
     dOBP/dt = KP_ob*(PIT - OBP)                      BMU (remodelling-based) OB recruitment,
                                                      coupled to resorption with a reversal delay
-    dOBA/dt = KB_ob*(OBP + MOD - OBA)                active OB: remodelling + modelling formation
+    dOBA/dt = KB_ob*(OBP + MOD - OBA/PTH_ob)         active OB: remodelling + modelling formation
+                                                     (PTH_ob: survival prolonged by teriparatide)
     dLC/dt  = KLC_ob*(1 - LC) - KACT_ob*(WNT - 1)*LC lining-cell pool: activation drains it,
                                                      slow replenishment refills it
     dOCA/dt = KC_oc*(PIL - OCA*(1 + KILL_bp))        RANKL-driven formation - apoptosis
@@ -163,13 +165,13 @@ def module() -> Module:
             "PIT": "OCA*(1 + KT_tgf)/(1 + KT_tgf*OCA)",
             "LTOT": "FL_ocy*OCY + (1 - FL_ocy)*OBP",
             "OPGN": "OBA*WNT^GO_opg",
-            "LFREE": "LTOT*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl",
+            "LFREE": "LTOT*PTH_rankl*(1 + RO_opg)/(1 + RO_opg*OPGN)*FDEN_rankl",
             "PIL": "LFREE*(1 + KL_rank)/(1 + KL_rank*LFREE)",
             "MODF": "AMOD_ob*(WNT - 1)*LC",
         },
         rates={
             "OBP": "KP_ob*(PIT - OBP)",
-            "OBA": "KB_ob*(OBP + MODF - OBA)",
+            "OBA": "KB_ob*(OBP + MODF - OBA/PTH_ob)",
             "LC": ("KLC_ob*(1 - LC)", "-KACT_ob*(WNT - 1)*LC"),
             "OCA": "KC_oc*(PIL - OCA*(1 + KILL_bp))",
             "OCY": "KY_ocy*(OBA - OCA*OCY)",
