@@ -132,7 +132,7 @@ CHECKS: dict[str, Callable] = {
     "denosumab_ctx_60mg_month1": _den_ctx(28.0, "one 60 mg SC dose, typical postmenopausal woman; CTX % change on day 28"),
     "denosumab_ctx_60mg_month6": _den_ctx(168.0, "one 60 mg SC dose, typical postmenopausal woman; CTX % change on day 168 (pre-dose)"),
     "denosumab_ls_bmd_60mg_12m": _den_ls,
-    # teriparatide: calibrated (calibrate.py stage 5) to McClung 2014's LS and Miyauchi 2010's P1NP; the rest predicted
+    # teriparatide: calibrated (calibrate.py stage 5) to McClung 2014's LS and NCT00433160's P1NP; the rest predicted
     "teriparatide_ls_bmd_12m": _value("ls_m12", "20 ug SC daily, typical postmenopausal woman; lumbar spine % change at month 12",
                                       _teriparatide),
     "teriparatide_p1np_12m": _value("p1np_m12", "20 ug SC daily, typical postmenopausal woman; P1NP % change at month 12", _teriparatide),
@@ -143,7 +143,7 @@ CHECKS: dict[str, Callable] = {
 #: Targets that are covered but known to fail, with the reason (tests pin them).
 KNOWN_FAILING = {
     "romosozumab_japanese_12m": "LS +16.9 +-3 (Ishibashi) vs +11.3 +-2.5 (McClung) cannot both hold for one typical subject",
-    "teriparatide_japanese_12m": "LS +10.04 +-2 (Miyauchi 2010, Japanese) vs +7.1 +-1 (McClung 2014): as for romosozumab, one typical subject cannot hold both",
+    "teriparatide_japanese_12m": "LS +10.04 +-2 (NCT00433160, Japanese) vs +7.1 +-1 (McClung 2014): as for romosozumab, one typical subject cannot hold both",
     "denosumab_ctx_60mg_month6": ("CTX is back at baseline by day ~170 in the model, -70% in McClung 2006: free RANKL is "
                                   "1/(1 + 4.55e-3 mL/ng x C) with C ~24 ng/mL on day 168, and osteoclast survival does not "
                                   "depend on RANKL in the model (issue 13 item 5)"),

@@ -23,7 +23,7 @@ and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz) and
    (McClung 2014 open-label alendronate arm; R2 in research/bone.md section 6.3).
 5. Comparator: teriparatide EOB_tpt and ERL_tpt (osteoblast survival, RANKL) so that 20 ug SC
    daily gives LS BMD +7.1% (McClung 2014 open-label teriparatide arm, R2) and P1NP +79%
-   (Miyauchi 2010, median, R) at 12 months: two equations, two unknowns, solved exactly.
+   (NCT00433160, median, R) at 12 months: two equations, two unknowns, solved exactly.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def calibrate(verbose: bool = True) -> dict[str, float]:
         fitted[k] = start[k] * target / m[metric]
     # 4. alendronate EC50 (comparator): LS +4.1% at 12 months on 70 mg weekly (McClung 2014, R2)
     fitted["EC50_aln"] = _alendronate_ec50(fitted)
-    # 5. teriparatide (comparator): LS +7.1% (McClung 2014, R2) and P1NP +79% (Miyauchi 2010, R) at 12 months
+    # 5. teriparatide (comparator): LS +7.1% (McClung 2014, R2) and P1NP +79% (NCT00433160, R) at 12 months
     fitted.update(_teriparatide_effects(fitted))
     if verbose:
         after = course_metrics(monthly_course(parameters=fitted))

@@ -53,7 +53,7 @@ Teriparatide (PTH 1-34, SC daily). PK, one compartment with first-order absorpti
     dAC_tpt/dt    = KA_tpt*DEPOT_tpt - CL_tpt/V_tpt*AC_tpt
     C_tpt (pg/mL) = 1000*AC_tpt/V_tpt
 
-The SmPC (as quoted by Lilly Medical Information, R) gives an SC half-life of ~1 hour that
+The SmPC (as quoted by Lilly Medical Information, R2) gives an SC half-life of ~1 hour that
 "reflects the time required for absorption" (so KA_tpt = ln 2/1 h, D), a maximum concentration
 at ~30 minutes and clearance ~62 L/h in women; V_tpt 14.2 L is derived (D) so that tmax is 0.5
 h with these ka and CL (its apparent volume CL/KA = 89 L is the SmPC's ~1.7 L/kg of a flip-flop
@@ -70,7 +70,7 @@ daily-average concentration of 20 ug/day (``CAVG_tpt``, D: F x 20 ug / CL / 24 h
 
 EOB_tpt and ERL_tpt are calibrated (C, calibrate.py stage 5) to the 12-month lumbar-spine BMD
 of McClung 2014's open-label teriparatide arm (+7.1%, R2) and the 12-month P1NP rise of the
-Japanese teriparatide 20 ug/day trial (median +79%, Miyauchi 2010 Bone 47:493 abstract, R): one
+Japanese teriparatide 20 ug/day trial (median +79%, NCT00433160, Bone 2010 abstract, R): one
 formation and one net-balance number for the two arms. The rise of CTX that follows formation
 (Japanese 6-month dose-response study, J Bone Miner Metab 2008, abstract: "late increases in a
 bone resorption marker") is then a prediction. NOTE: the signal is the daily average exposure,
@@ -169,9 +169,9 @@ def alendronate_module() -> Module:
 SMPC_TPT = "Forsteo SmPC as quoted by Lilly Medical Information (lillymedical.eu, Forsteo pharmacokinetic properties)"
 #: teriparatide (PTH 1-34) molar mass, g/mol (OpenBoneMin.cpp: 4117.8, R-code)
 MW_TPT = 4117.8
-#: SC absorption from the ~1 h SC half-life that reflects absorption (SmPC, R): ln 2 / 1 h (D)
+#: SC absorption from the ~1 h SC half-life that reflects absorption (SmPC, R2): ln 2 / 1 h (D)
 KA_TPT_PER_H = math.log(2.0) / 1.0
-#: clearance in women, L/h (SmPC, R)
+#: clearance in women, L/h (SmPC as quoted by Lilly Medical Information, R2)
 CL_TPT_L_PER_H = 62.0
 #: central volume (D): tmax = ln(k/ka)/(k - ka) = 0.5 h (SmPC) with KA_TPT and k = CL/V -> k 4.38/h
 V_TPT_L = 14.15
@@ -184,7 +184,7 @@ CAVG_TPT_PG_ML = F_TPT * 20.0 / CL_TPT_L_PER_H / 24.0 * 1000.0
 def teriparatide_module() -> Module:
     """Teriparatide: SC PK and the daily PTH signal on osteoblast survival and RANKL."""
     P = Parameter
-    cal = "calibrated (calibrate.py stage 5) to McClung 2014 teriparatide LS BMD +7.1% at 12 m (R2) and Miyauchi 2010 P1NP +79% at 12 m (R)"
+    cal = "calibrated (calibrate.py stage 5) to McClung 2014 teriparatide LS BMD +7.1% at 12 m (R2) and NCT00433160 P1NP +79% at 12 m (R)"
     return Module(
         name="pk_teriparatide",
         doc=__doc__ or "",
@@ -193,7 +193,7 @@ def teriparatide_module() -> Module:
               source=SMPC_TPT + ": SC half-life ~1 h, reflecting absorption -> ln2/1 h", doc="SC absorption"),
             P(name="F_tpt", value=F_TPT, unit="1", lower=0, upper=1, tag="R2", source="SmPC bioavailability 95%, as quoted in reviews",
               doc="SC bioavailability"),
-            P(name="CL_tpt", value=CL_TPT_L_PER_H, unit="L/h", model_unit="L/day", lower=0, tag="R", source=SMPC_TPT + ": ~62 L/h in women",
+            P(name="CL_tpt", value=CL_TPT_L_PER_H, unit="L/h", model_unit="L/day", lower=0, tag="R2", source=SMPC_TPT + ": ~62 L/h in women",
               doc="clearance"),
             P(name="V_tpt", value=V_TPT_L, unit="L", lower=0, tag="D", source="tmax 0.5 h (" + SMPC_TPT + ") with KA_tpt and CL_tpt",
               doc="central volume"),
@@ -223,5 +223,5 @@ def teriparatide_module() -> Module:
             "S_tpt": "KSIG_tpt*(C_tpt/CAVG_tpt - S_tpt)",
         },
         outputs=(Output(name="conc_teriparatide", expr="C_tpt", unit="pg/mL", doc="serum teriparatide"),),
-        references=(SMPC_TPT, "Jilka 1999 J Clin Invest 104:439", "Miyauchi 2010 Bone 47:493"),
+        references=(SMPC_TPT, "Jilka 1999 J Clin Invest 104:439", "Japanese teriparatide phase 3 (NCT00433160), Bone 2010"),
     )
