@@ -100,6 +100,9 @@ def test_population_targets(target):
     (["simulate", "--drug", "romosozumab", "--dose", "210 mg", "--titration", "label"], "Invalid titration"),
     (["simulate", "--drug", "romiplostim", "--dose", "1 ug/kg", "--population", "postmenopausal_osteoporosis"],
      "Invalid population: got 'postmenopausal_osteoporosis'"),
+    # a traceback before: a NONMEM dataset of a bone drug
+    (["simulate", "--drug", "romosozumab", "--dose", "210 mg", "--days", "60", "--out", "b.csv", "--format", "nonmem"],
+     "Invalid --format"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

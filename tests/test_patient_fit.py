@@ -147,3 +147,17 @@ def test_cli_fit_and_forecast_json(tmp_path, capsys):
         assert all(a <= m <= b for a, m, b in zip(r["p5"], r["median"], r["p95"]))
     assert main(["forecast", str(path), "--drug", "romiplostim", "--target", "200-50"]) == 2
     assert "--target" in capsys.readouterr().err
+    # candidates that cannot keep the counts in target: the recommendation says so (it did not)
+    assert main(["forecast", str(path), "--drug", "romiplostim", "--regimens", "3 mg,5 mg", "--horizon", "2 weeks",
+                 "--draws", "20", "--posterior", "laplace", "--json"]) == 0
+    f = json.loads(capsys.readouterr().out)
+    best = f["regimens"][f["recommended"]]
+    assert (f["caveat"] is not None) == (best["p_in_target"] < 0.10), f["caveat"]
+    assert best["p_above_400"] > 0.9 and "no candidate" in f["caveat"]
+    # accepted and ignored before: --every without --regimens; --samples without MCMC or below 1
+    for args, flag in ((["forecast", "--every", "1 day"], "--every"), (["fit", "patient", "--samples", "100"], "--samples"),
+                       (["fit", "patient", "--posterior", "mcmc", "--samples", "-5"], "--samples")):
+        cmd = [*args[:2], str(path), "--drug", "romiplostim", *args[2:]] if args[0] == "fit" else [args[0], str(path), "--drug",
+                                                                                                   "romiplostim", *args[1:]]
+        assert main(cmd) == 2, cmd
+        assert flag in capsys.readouterr().err

@@ -201,6 +201,10 @@ def test_gating_hierarchy_from_dict_and_percentages(tmp_path):
     {"gates": [{"type": "polygon", "name": "a", "dimensions": ["A", "B"], "vertices": [[0, 0], [1, 1]]}]},
     {"gates": [{"type": "rectangle", "name": "a", "parent": "nope", "dimensions": ["A"], "min": [0], "max": [1]}]},
     {"gates": [{"type": "quadrant", "name": "a", "dimensions": ["A", "B"], "split": ["x", 1]}]},
+    # a misspelt key was ignored (the gate then had no parent), and min > max gated nothing
+    {"gates": [{"type": "rectangle", "name": "a", "parnet": "cells", "dimensions": ["A"], "min": [0], "max": [1]}]},
+    {"gates": [{"type": "polygon", "name": "a", "dimensions": ["A", "B"], "vertices": [[0, 0], [1, 0], [1, 1]], "colour": "red"}]},
+    {"gates": [{"type": "rectangle", "name": "a", "dimensions": ["A", "B"], "min": [30000, 5000], "max": [10, None]}]},
 ])
 def test_bad_gating_specs(bad):
     with pytest.raises(SpecError):

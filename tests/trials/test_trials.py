@@ -38,6 +38,12 @@ def _spec(**changes):
 
 @pytest.mark.parametrize("mutate,needle", [
     (lambda d: d.update(colour="red"), "Unknown key 'colour'"),
+    # gave 0 for every endpoint, or for the endpoint, without a word
+    (lambda d: d.update(visits="6 weeks"), "no longer than the duration"),
+    (lambda d: d["endpoints"].append({"name": "k5", "kind": "responder_in_k_of_visits", "threshold": 50, "k": 5,
+                                      "window": ["1 week", "4 weeks"]}), "at most the 4 visits"),
+    (lambda d: d["endpoints"].append({"name": "kw", "kind": "responder_in_k_of_visits", "threshold": 50, "k": 1,
+                                      "window": ["1 week", "10 weeks"]}), "within the trial duration"),
     (lambda d: d["arms"][0].update(dose="-1 ug/kg", titration=None) or d["arms"][0].pop("titration"), "dose"),
     (lambda d: d["arms"][0].update(every="2 mg"), "unit of arms[rom].every"),
     (lambda d: d.update(arms=[]), "arms"),
@@ -299,3 +305,17 @@ def test_vectorised_bootstrap_equals_the_one_draw_at_a_time_loop(kind, statistic
             boots = [reference(v[i], e[i]) for i in (draws.integers(0, n, n) for _ in range(2000))]
             lo, hi = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")
             assert got["ci95"] == [float(lo), float(hi)]
+
+
+def test_dose_of_a_titrated_arm_is_its_start_dose():
+    """A titrated arm's ``dose`` was dropped (the label start was used whatever it said); it is the
+    rule's start, as ``moasim simulate --titration label --dose`` reads it, and a second start is refused."""
+    arm = {"name": "rom", "drug": "romiplostim", "route": "sc", "every": "1 week", "titration": "label"}
+    label = _spec(arms=[arm]).arms[0].titration
+    five = _spec(arms=[{**arm, "dose": "5 ug/kg"}]).arms[0].titration
+    assert label.start == 1.0 and five.start == 5.0 and five.levels == label.levels
+    assert _spec(arms=[{**arm, "titration": {"rule": "label", "hold_above": 300}, "dose": "3 ug/kg"}]).arms[0].titration.start == 3.0
+    with pytest.raises(SpecError, match="either dose"):
+        _spec(arms=[{**arm, "titration": {"rule": "label", "start": "1 ug/kg"}, "dose": "5 ug/kg"}])
+    with pytest.raises(SpecError, match="one of the levels"):
+        _spec(arms=[{**arm, "dose": "0.3 ug/kg"}])

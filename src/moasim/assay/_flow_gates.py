@@ -203,6 +203,10 @@ def gating_strategy_from_dict(obj: Mapping | Sequence) -> GatingStrategy:
 
 
 _GATE_TYPES = ("rectangle", "polygon", "quadrant")
+#: keys each gate type reads (any other key, e.g. a misspelt ``parnet``, is refused, not ignored)
+_GATE_KEYS = {"rectangle": {"type", "name", "parent", "dimensions", "min", "max"},
+              "polygon": {"type", "name", "parent", "dimensions", "vertices"},
+              "quadrant": {"type", "name", "parent", "dimensions", "split"}}
 
 
 def _gate_from_dict(g, where: str) -> Gate:
@@ -212,6 +216,9 @@ def _gate_from_dict(g, where: str) -> Gate:
     kind = str(g.get("type", "")).lower()
     if kind not in _GATE_TYPES:
         raise SpecError(unknown_name("gate type", kind, _GATE_TYPES, where))
+    unknown = sorted(set(map(str, g)) - _GATE_KEYS[kind])
+    if unknown:
+        raise SpecError(unknown_name(f"key of a {kind} gate", unknown[0], sorted(_GATE_KEYS[kind]), where))
     name, parent = g.get("name"), g.get("parent")
     dims = g.get("dimensions")
     if not isinstance(name, str) or not name:
@@ -230,8 +237,11 @@ def _rectangle(g: Mapping, name: str, parent: str | None, dims: Sequence[str], w
     hi = g.get("max", [None] * len(dims))
     if len(lo) != len(dims) or len(hi) != len(dims):
         raise SpecError(invalid_value("rectangle bounds", f"{lo}, {hi}", "one min and max per dimension", where))
-    return RectangleGate(name=name, parent=parent, dimensions=tuple(dims),
-                         min=tuple(_num(v, "min") for v in lo), max=tuple(_num(v, "max") for v in hi))
+    lo, hi = tuple(_num(v, "min") for v in lo), tuple(_num(v, "max") for v in hi)
+    for d, a, b in zip(dims, lo, hi):
+        if a is not None and b is not None and a >= b:
+            raise SpecError(invalid_value(f"rectangle bounds of {d}", f"min {a:g}, max {b:g}", "min < max (or null: unbounded)", where))
+    return RectangleGate(name=name, parent=parent, dimensions=tuple(dims), min=lo, max=hi)
 
 
 def _polygon(g: Mapping, name: str, parent: str | None, dims: Sequence[str], where: str) -> PolygonGate:

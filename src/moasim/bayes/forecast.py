@@ -27,15 +27,19 @@ __all__ = ["Forecast", "forecast", "default_regimens", "LOW", "HIGH"]
 
 #: counts below LOW / above HIGH (10^9/L) are the events a forecast reports (label titration thresholds)
 LOW, HIGH = 50.0, 400.0
+#: below this probability of staying in target, the recommendation comes with a caveat
+UNLIKELY = 0.10
 
 
 @dataclass(frozen=True, kw_only=True)
 class Forecast:
     """Per regimen (label -> dict): ``time_days``, ``median``, ``p5``, ``p95`` (measured counts),
-    ``p_in_target``, ``p_below_50``, ``p_above_400``; and the ``recommended`` label."""
+    ``p_in_target``, ``p_below_50``, ``p_above_400``; the ``recommended`` label and, when even that
+    regimen is unlikely to keep the counts in target, a ``caveat`` saying so (None otherwise)."""
 
     regimens: dict
     recommended: str
+    caveat: str | None = None
     target: tuple[float, float]
     start_day: float
     horizon_days: float
@@ -43,7 +47,8 @@ class Forecast:
     history: dict = field(default_factory=dict)
 
     def to_json_dict(self) -> dict:
-        return {"regimens": self.regimens, "recommended": self.recommended, "target": list(self.target), "start_day": self.start_day,
+        return {"regimens": self.regimens, "recommended": self.recommended, "caveat": self.caveat, "target": list(self.target),
+                "start_day": self.start_day,
                 "horizon_days": self.horizon_days, "draws": self.draws, "history": self.history}
 
     def plot(self, path: str | None = None):
@@ -107,6 +112,11 @@ def forecast(fit: PatientFit, regimens: list[Regimen] | None = None, *, horizon_
             "p_below_50": float(np.mean(np.any(wk < LOW, axis=1))), "p_above_400": float(np.mean(np.any(wk > HIGH, axis=1))),
         }
     best = max(out, key=lambda k: (out[k]["p_in_target"], -out[k]["dose"]))
+    caveat = None
+    if out[best]["p_in_target"] < UNLIKELY:
+        caveat = (f"no candidate is likely to keep every weekly count in {target[0]:g}-{target[1]:g} x10^9/L (best: "
+                  f"P = {out[best]['p_in_target']:.2f}, P(<50) {out[best]['p_below_50']:.2f}, P(>400) {out[best]['p_above_400']:.2f}); "
+                  "try other doses or intervals")
     history = {"time_days": p.t_obs.tolist(), "observed": np.exp(p.log_dv).tolist()}
-    return Forecast(regimens=out, recommended=best, target=tuple(target), start_day=float(t0), horizon_days=float(horizon_days),
-                    draws=draws, history=history)
+    return Forecast(regimens=out, recommended=best, caveat=caveat, target=tuple(target), start_day=float(t0),
+                    horizon_days=float(horizon_days), draws=draws, history=history)

@@ -27,6 +27,9 @@ def _regimens(args, drug):
     from ..units import to_unit
 
     if not args.regimens:
+        if args.every:  # it would be silently ignored: the default candidates are the label's levels at the label's interval
+            raise SpecError(invalid_value("--every", args.every, "an interval only together with --regimens (the default "
+                                                                 "candidates use the label rule's interval)"))
         return None
     rule = drug.titration
     every = check_interval(to_unit(args.every, "day", "--every"), "--every", args.every) if args.every else (rule.every_days if rule else None)
@@ -46,9 +49,14 @@ def _fit(args):
         raise SpecError(invalid_value("--drug", None, "the drug the record doses"))
     if args.plot:
         check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
+    samples = getattr(args, "samples", None)  # None: the default number of MCMC draws
+    if samples is not None and args.posterior != "mcmc":
+        raise SpecError(invalid_value("--samples", samples, "a number of MCMC draws, only with --posterior mcmc"))
+    if samples is not None and samples < 1:
+        raise SpecError(invalid_value("--samples", samples, "a number of MCMC draws >= 1"))
     return fit_patient(args.file, args.drug, route=args.route, population=args.population, subject_id=args.id,
                        time_unit=args.time_unit, amount_unit=args.amount_unit, residual_sd=args.residual_sd,
-                       posterior=args.posterior, samples=getattr(args, "samples", 0) or 0, seed=args.seed)
+                       posterior=args.posterior, samples=samples or 0, seed=args.seed)
 
 
 def _emit(args, result, as_json: dict, lines) -> int:
@@ -101,6 +109,8 @@ def _run_forecast(args) -> int:
             mark = "  <- recommended" if name == fc.recommended else ""
             yield (f"  {name:24s} P(in target) {r['p_in_target']:.2f}  P(<50) {r['p_below_50']:.2f}  P(>400) {r['p_above_400']:.2f}  "
                    f"day {r['time_days'][-1]:g}: median {r['median'][-1]:.0f} (90% {r['p5'][-1]:.0f}-{r['p95'][-1]:.0f}){mark}")
+        if fc.caveat:
+            yield f"  caveat: {fc.caveat}"
 
     return _emit(args, fc, {**fc.to_json_dict(), "fit": fit.to_json_dict()}, lines)
 
@@ -125,7 +135,7 @@ def register_fit_patient(fsub) -> None:
     """``moasim fit patient`` (added to the ``fit`` command's subcommands)."""
     p = fsub.add_parser("patient", help="Bayesian fit of one patient's platelet counts (MAP, Laplace, optional MCMC)")
     _common(p)
-    p.add_argument("--samples", type=int, default=0, help="MCMC draws with --posterior mcmc (default 2000)")
+    p.add_argument("--samples", type=int, default=None, help="MCMC draws with --posterior mcmc (default 2000)")
     p.set_defaults(func=_run_fit)
 
 

@@ -30,6 +30,9 @@ def run(args) -> int:
         check_out_path(args.out, (".csv", ".parquet"), "--out")
     if plot:
         check_out_path(plot, (".png", ".pdf", ".svg"), "--plot")
+    if args.out and out_format == "nonmem" and layer_for(drug, population).name != "thrombopoiesis":
+        raise SpecError(invalid_value("--format", "nonmem", f"csv or parquet for {drug} (a NONMEM dataset carries platelet "
+                                                            "observations; write --out FILE.csv)"))
     food = Food(kind=args.food) if args.food else None
     if args.count is not None and (args.count < 1 or titration):
         raise SpecError(invalid_value("--count", args.count, "a number of doses >= 1, without --titration (the rule decides the doses)"))

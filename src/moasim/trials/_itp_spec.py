@@ -196,7 +196,15 @@ def parse_arm(d: Any, i: int) -> ItpArmSpec:
             raise SpecError(invalid_value(f"arms[{name}].taper", d["taper"], "{from: DURATION, every: DURATION}"))
         taper = (_days(tp["from"], f"arms[{name}].taper.from"), _interval(tp.get("every", "2 weeks"), name))
     if "titration" in d:
-        rule = _titration(d["titration"], drug, name)
+        tit = d["titration"]
+        if "dose" in d:  # the titration's start dose, as `moasim simulate --titration label --dose` reads it
+            tit = {"rule": "label"} if tit == "label" else tit
+            if isinstance(tit, dict) and "start" in tit:
+                raise SpecError(invalid_value(f"arms[{name}].dose", d["dose"], "either dose (the start of the titration) or "
+                                                                               "titration.start, not both"))
+            if isinstance(tit, dict):
+                tit = {**tit, "start": d["dose"]}
+        rule = _titration(tit, drug, name)
         if "every" in d:
             rule = replace(rule, every_days=_interval(d["every"], name))
         return ItpArmSpec(name=name, drug=drug, route=route, titration=rule, food=food, for_days=for_days, taper=taper, **rescue)
@@ -232,6 +240,8 @@ def parse_endpoint(d: Any, i: int, duration: float, arm_names: list[str], popula
         a, b = (_days(x, f"endpoints[{d['name']}].window") for x in w)
         if not a <= b:
             raise SpecError(invalid_value(f"endpoints[{d['name']}].window", w, "start <= end"))
+        if b > duration + 1e-9:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].window", w, "a window within the trial duration"))
         kw["window_days"] = (a, b)
     if "below" in d:
         kw["below"] = _platelets(d["below"], f"endpoints[{d['name']}].below")

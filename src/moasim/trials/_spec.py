@@ -196,6 +196,16 @@ def _population(d: Any) -> tuple[PopulationSpec | BonePopulationSpec, ModuleType
     return module.parse_population(d), module
 
 
+def _check_visits_in_windows(endpoints, visit_days: float) -> None:
+    """An endpoint that needs k visits in a window must have at least k visits there (else it is 0 by construction)."""
+    for e in endpoints:
+        k, w = getattr(e, "k", None), getattr(e, "window_days", None)
+        if k and w:
+            n = sum(1 for j in range(1, int(w[1] / visit_days + 1e-9) + 1) if w[0] - 1e-9 <= j * visit_days <= w[1] + 1e-9)
+            if k > n:
+                raise SpecError(invalid_value(f"endpoints[{e.name}].k", k, f"at most the {n} visits in the window"))
+
+
 def parse_trial_spec(data: Any) -> TrialSpec:
     """Validate a spec mapping (as loaded from YAML) into a :class:`TrialSpec`."""
     _no_empty_text(data)
@@ -208,6 +218,8 @@ def parse_trial_spec(data: Any) -> TrialSpec:
     visits = d.get("visits", layer_spec.DEFAULT_VISITS)
     visit_days = _period(visits, "visits")
     layer_spec.check_visits(visit_days, visits)
+    if visit_days > duration + 1e-9:  # no visit after baseline: every endpoint would be 0 without a word
+        raise SpecError(invalid_value("visits", visits, f"an interval no longer than the duration ({d['duration']})"))
     arms = d["arms"]
     if not isinstance(arms, list) or not arms:
         raise SpecError(invalid_value("arms", arms, "a non-empty list of arms"))
@@ -221,6 +233,7 @@ def parse_trial_spec(data: Any) -> TrialSpec:
     ep_specs = tuple(layer_spec.parse_endpoint(e, i, duration, names, population) for i, e in enumerate(eps))
     if len({e.name for e in ep_specs}) != len(ep_specs):
         raise SpecError(invalid_value("endpoints", [e.name for e in ep_specs], "unique endpoint names"))
+    _check_visits_in_windows(ep_specs, visit_days)
     spec = TrialSpec(
         name=str(d.get("name", "trial")), population=population, duration_days=duration,
         visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_subjects(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
