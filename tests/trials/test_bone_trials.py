@@ -226,6 +226,19 @@ def test_dose_units_do_not_change_the_trial():
     assert results[1] == pytest.approx(results[0], rel=1e-9) and results[2] == pytest.approx(results[0], rel=1e-6)
 
 
+def test_an_extra_endpoint_time_leaves_the_other_endpoints_unchanged(tmp_path):
+    """Measurement errors were drawn by position in the time grid, so an endpoint at an off-visit
+    time shifted every later visit's error (same seed, other estimates changed); they are keyed by time."""
+    pop = {"kind": "postmenopausal_osteoporosis"}
+    plain = run_trial(parse_trial_spec(_bone(n=6, population=pop)), workers=1, progress=False, out_dir=str(tmp_path / "a"))
+    extra = _bone(n=6, population=pop)
+    extra["endpoints"].append({"name": "ls45d", "kind": "percent_change", "output": "bmd_lumbar_spine", "at": "45 days"})
+    more = run_trial(parse_trial_spec(extra), workers=1, progress=False, out_dir=str(tmp_path / "b"))
+    for arm, res in plain.arms.items():
+        for name, e in res["endpoints"].items():
+            assert more.arms[arm]["endpoints"][name] == e, (arm, name)
+
+
 def test_measured_change_is_zero_at_baseline_and_noisy_after():
     """The baseline scan defines the baseline (change exactly 0); later visits carry DXA error."""
     from moasim.trials._run import simulate_shard

@@ -63,6 +63,16 @@ def _measured(true_pct: np.ndarray, output: str, e0: float, e: np.ndarray) -> np
     return 100.0 * ((1.0 + true_pct / 100.0) * np.exp(sd * (e - e0)) - 1.0)
 
 
+def _measurement_errors(seed: np.random.SeedSequence, times: np.ndarray) -> np.ndarray:
+    """Standard-normal errors (measures x (1 + times)): column 0 the baseline scan, then one column per
+    measurement time drawn from a stream keyed by that time (in hours), so that a visit's error does
+    not depend on which other times the spec measures (an extra endpoint time left the others alone)."""
+    def stream(key: int) -> np.ndarray:
+        return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))).standard_normal(len(BONE_MEASURES))
+
+    return np.column_stack([stream(0)] + [stream(1 + int(round(t * 24.0))) for t in times])
+
+
 def _subject(spec: TrialSpec, arm: BoneArmSpec, draw, typical: dict | None) -> dict:
     days = spec.duration_days
     tm = measure_times(spec)
@@ -73,8 +83,7 @@ def _subject(spec: TrialSpec, arm: BoneArmSpec, draw, typical: dict | None) -> d
     res = run_bone(arm_regimens(arm), days=days, subject=BoneSubject(weight_kg=draw.weight_kg), parameters=overrides or None, t_out=t,
                    engine="roadrunner")
     out = res.outputs
-    rng = np.random.default_rng(draw.noise_seed)
-    err = rng.standard_normal((len(BONE_MEASURES), len(tm) + 1))  # column 0: the baseline scan
+    err = _measurement_errors(draw.noise_seed, tm)  # column 0: the baseline scan
     on = spec.population.measurement_error
     idx = np.searchsorted(t, tm - 1e-9)
     day = np.searchsorted(t, daily - 1e-9)

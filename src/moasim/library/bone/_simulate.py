@@ -217,7 +217,7 @@ def _check_bone_arguments(drug, population: str, titration) -> None:
     from ..drugs import DRUGS
 
     if drug in DRUGS:  # routed here by a bone population
-        allowed = ", ".join(p for p in _CORE_POPULATIONS)
+        allowed = ", ".join(_CORE_POPULATIONS)
         raise SpecError(invalid_value("population", population, f"one of {allowed} for {drug} (a platelet-layer drug)"))
     if population not in SUBJECT_POPULATIONS:
         raise SpecError(invalid_value("population", population, f"one of {', '.join(SUBJECT_POPULATIONS)} for a bone drug"))
