@@ -42,9 +42,9 @@ fluctuation and no assay error):
     baseline count only              median 50.9 mg, log-SD 0.25
 
 - Bussel needs a log-SD of about 0.7 or less; the model's is 1.43, and no single source
-  explains it: the fluctuation adds 1.1 in quadrature, the IIV 0.7 (KDES 50-70% CV above all:
-  it moves each patient between destruction-limited, where the drug has little lever, and
-  MK-attrition-limited), splenectomy 0.5, PK covariates 0.4.
+  explains it: the fluctuation adds 1.1 in quadrature, the IIV 0.7 (KDES, CL/F and the PD
+  IIVs about 0.5 each; KDES moves each patient between destruction-limited, where the drug has
+  little lever, and MK-attrition-limited), splenectomy 0.5, PK covariates 0.4.
 - Steeper individual curves do not help against this (tried 2026-11-28: lower KDES with a
   larger W_MK makes the typical patient 16 -> 49 / 98 / 177 at 30 / 50 / 75 mg, yet the
   population stays at 0.45 / 0.50 / 0.64; a Hill exponent 2 on the transmembrane activation,

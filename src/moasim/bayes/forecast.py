@@ -48,8 +48,7 @@ class Forecast:
 
     def to_json_dict(self) -> dict:
         return {"regimens": self.regimens, "recommended": self.recommended, "caveat": self.caveat, "target": list(self.target),
-                "start_day": self.start_day,
-                "horizon_days": self.horizon_days, "draws": self.draws, "history": self.history}
+                "start_day": self.start_day, "horizon_days": self.horizon_days, "draws": self.draws, "history": self.history}
 
     def plot(self, path: str | None = None):
         from ..report.plots import plot_forecast

@@ -1,9 +1,10 @@
-"""Reproducible calibration of the bone layer to the ``romosozumab`` calibration targets.
+"""Reproducible calibration of the bone layer to the ``romosozumab`` calibration targets and the
+comparators' (alendronate, teriparatide).
 
 Run ``python -m moasim.library.bone.calibrate`` to re-fit and print before/after tables
-and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz) and
-``remodeling.CALIBRATED``. Three stages, each with its own targets (targets read from
-``moasim/validate/calibration_targets.yaml``):
+and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz),
+``remodeling.CALIBRATED`` and ``comparators`` (EC50_aln, EOB_tpt, ERL_tpt). Five stages, each
+with its own targets (the romosozumab ones read from ``moasim/validate/calibration_targets.yaml``):
 
 1. PK (KA_rsz, CL_rsz): single 210 mg SC Cmax 22.2 ug/mL (label) and the mean of the
    month 3/6/9/12 troughs at the middle of the label range 8-13 ug/mL (10.5). Stein &
@@ -130,7 +131,7 @@ def _teriparatide_effects(fitted) -> dict[str, float]:
 
 
 def calibrate(verbose: bool = True) -> dict[str, float]:
-    """Run the three stages from the published/starting values; return the calibrated values."""
+    """Run the five stages from the published/starting values; return the calibrated values."""
     # Every stage passes ALL calibrated parameters (START, then the values fitted so far), so
     # the result does not depend on the values currently written in the modules.
     start = dict(START)

@@ -73,9 +73,10 @@ of McClung 2014's open-label teriparatide arm (+7.1%, R2) and the 12-month P1NP 
 Japanese teriparatide 20 ug/day trial (median +79%, NCT00433160, Bone 2010 abstract, R): one
 formation and one net-balance number for the two arms. The rise of CTX that follows formation
 (Japanese 6-month dose-response study, J Bone Miner Metab 2008, abstract: "late increases in a
-bone resorption marker") is then a prediction. NOTE: the signal is the daily average exposure,
-so continuous PTH would act like daily pulses here (the catabolic effect of continuous PTH is
-not modelled), and the markers' waning after 6-12 months of treatment is not modelled either.
+bone resorption marker") is then a prediction; in the model CTX rises within a week (the RANKL
+arm acts directly), not months after P1NP. NOTE: the signal is the daily average exposure, so
+continuous PTH would act like daily pulses here (the catabolic effect of continuous PTH is not
+modelled), and the markers' waning after 6-12 months of treatment is not modelled either.
 
 References
 ----------
@@ -167,8 +168,6 @@ def alendronate_module() -> Module:
 
 
 SMPC_TPT = "Forsteo SmPC as quoted by Lilly Medical Information (lillymedical.eu, Forsteo pharmacokinetic properties)"
-#: teriparatide (PTH 1-34) molar mass, g/mol (OpenBoneMin.cpp: 4117.8, R-code)
-MW_TPT = 4117.8
 #: SC absorption from the ~1 h SC half-life that reflects absorption (SmPC, R2): ln 2 / 1 h (D)
 KA_TPT_PER_H = math.log(2.0) / 1.0
 #: clearance in women, L/h (SmPC as quoted by Lilly Medical Information, R2)
