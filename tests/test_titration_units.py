@@ -36,3 +36,15 @@ def test_units_parse_and_refuse():
     with pytest.raises(UnitError, match="Invalid every"):
         to_unit("abc", "day", "every")
 
+
+
+def test_simulate_titration_takes_every_as_the_dosing_interval():
+    """``--titration --every`` (ignored before; a trial arm's ``every:`` already set it): the
+    label rule keeps its weekly visits and doses, at the start dose, every 2 days instead of daily."""
+    import moasim
+
+    daily = moasim.simulate("eltrombopag", "50 mg", titration="label", days=14, population="itp")
+    every2 = moasim.simulate("eltrombopag", "50 mg", every="2 days", titration="label", days=14, population="itp")
+    assert [t for t, *_ in daily.doses] == pytest.approx([float(d) for d in range(14)])
+    assert [t for t, *_ in every2.doses] == pytest.approx([float(d) for d in range(0, 14, 2)])
+    assert {a for _, _, a, _ in every2.doses} == {50.0} and "every 2 d" in every2.regimen

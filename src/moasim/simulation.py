@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Mapping
 
@@ -17,7 +18,7 @@ from .layers import layer_for
 from .library.build import Subject, build_model
 from .library.drugs import Food, check_route, get_drug
 from .limits import MAX_DAYS, check_days, check_interval, check_non_empty
-from .units import to_unit
+from .units import convert, to_unit
 from ._frozen import read_only
 
 
@@ -115,19 +116,17 @@ def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titr
         if titration:
             rule = get_rule(d.name, titration)
             if dose is not None:  # the prescribed start dose must be a level of the rule
-                from dataclasses import replace as _replace
-
-                from .units import convert
-
                 value, unit = parse_dose(dose)
                 start = convert(value, unit, rule.unit, "dose")
                 if not any(abs(start - lv) < 1e-9 for lv in rule.levels):
                     raise DosingError(invalid_value("dose (titration start)", dose, f"one of the rule's levels {list(rule.levels)} {rule.unit}"))
-                rule = _replace(rule, start=min(rule.levels, key=lambda lv: abs(lv - start)), start_east_asian=None)
+                rule = replace(rule, start=min(rule.levels, key=lambda lv: abs(lv - start)), start_east_asian=None)
+            if every is not None:  # the dosing interval of the titrated doses, as a trial arm's `every:`
+                rule = replace(rule, every_days=check_interval(to_unit(every, "day", "every"), "every", every))
             ctl = TitrationController(rule=rule, drug=d, route=route, params=dict(model.parameter_values), weight_kg=subject.weight_kg,
                                       t_end=days, east_asian=subject.east_asian, food=food)
             controllers.append(ctl)
-            regimen_text = f"{rule.name} titration, {route}"
+            regimen_text = f"{rule.name} titration, {route}" + (f", doses every {rule.every_days:g} d" if every is not None else "")
         else:
             if dose is None:
                 raise DosingError(invalid_value("dose", None, "an amount with unit, e.g. '1 ug/kg' (or use titration='label')"))

@@ -73,6 +73,11 @@ def refused(argv, capsys, tmp_path, needle: str) -> str:
     (["simulate", "--drug", "romiplostim", "--dose", "3 ug/kg", "--out", "."], "--out"),
     (["export", "sbml", "--drug", "romiplostim", "-o", "/sys/x.xml"], "writable"),
     (["export", "sbml", "--drug", "eltrombopag", "--dose", "50 mg", "--every", "1 s", "-o", "x.xml"], "1 hour"),
+    # accepted and ignored before (a probe of the CLI as a new user)
+    (["export", "sbml", "--drug", "eltrombopag", "--every", "1 day", "-o", "x.xml"], "--every"),
+    (["export", "sbml", "--drug", "eltrombopag", "--route", "oral", "-o", "x.xml"], "--route"),
+    (["simulate", "--drug", "romiplostim", "--dose", "3 ug/kg", "--count", "3", "--days", "7"], "--count"),
+    (["simulate", "--drug", "romiplostim", "--dose", "3 ug/kg", "--dv", "tpo", "--days", "7"], "--dv"),
     (["fit", "dose-response", os.path.join(EXAMPLES, "lab", "ctg.csv"), "--group", "compound", "--out", "/sys/x.csv"], "writable"),
     (["trial", ROM, "--out", "/sys/x"], "writable"),
     (["trial", ROM, "--n", "10000000000"], "subjects per arm"),

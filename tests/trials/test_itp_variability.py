@@ -84,19 +84,38 @@ def test_splenectomy_changes_trial_outcomes_in_the_reported_direction():
 
 
 def test_prior_therapies_raise_destruction_and_lower_response():
-    """Refractoriness (issue 11): more earlier treatment lines -> MKs less rescued by c-Mpl
-    signalling (build_model), so fewer responders; the sampled count is 1 + Poisson(mean - 1)."""
+    """Refractoriness (issue 11): more earlier treatment lines -> destruction saturates only at
+    higher counts (PLT50_DES x PRIOR_PLT50 per line), at the same destruction rate at the
+    baseline count, so the drug-free patient is unchanged and fewer respond; the sampled count
+    is 1 + Poisson(mean - 1)."""
     from moasim.library.build import Subject, build_model
 
-    gam = {n: build_model((), Subject(population="itp", prior_therapies=n)).parameter_values["GAM_SURV"] for n in (1, 2, 6)}
-    pv = build_model((), Subject(population="itp")).parameter_values
-    assert gam[6] / gam[1] == pytest.approx(pv["PRIOR_GAM"] ** 5, rel=1e-12)
-    assert gam[1] > gam[2] > gam[6]
+    pv = {n: build_model((), Subject(population="itp", prior_therapies=n)).parameter_values for n in (1, 2, 6)}
+    assert pv[6]["PLT50_DES"] / pv[1]["PLT50_DES"] == pytest.approx(pv[2]["PRIOR_PLT50"] ** 5, rel=1e-12)
+    b = PETROV_BASELINE[False]
+    rate = {n: v["KDES"] / (1 + b / v["PLT50_DES"]) for n, v in pv.items()}
+    assert rate[1] == pytest.approx(rate[2], rel=1e-12) and rate[6] == pytest.approx(rate[2], rel=1e-12)
+    assert pv[1]["KMKD"] == pytest.approx(pv[2]["KMKD"], rel=1e-9) and pv[6]["KMKD"] == pytest.approx(pv[2]["KMKD"], rel=1e-9)
     _, draws = _draws(prior_therapies=3.5)
     n = np.array([d.subject.prior_therapies for d in draws])
     assert n.min() >= 1 and np.mean(n) == pytest.approx(3.5, rel=0.05) and np.var(n) == pytest.approx(2.5, rel=0.1)
     few, many = _run(prior_therapies=1.0), _run(prior_therapies=6.0)
     assert many.arms["rom"]["endpoints"]["w8"]["estimate"] < few.arms["rom"]["endpoints"]["w8"]["estimate"]
+
+
+@pytest.mark.parametrize("drug, dose, every", [("romiplostim", "1 ug/kg", "1 week"), ("romiplostim", "3 ug/kg", "1 week"),
+                                               ("romiplostim", "10 ug/kg", "1 week"), ("eltrombopag", "50 mg", "1 day"),
+                                               ("avatrombopag", "20 mg", "1 day"), ("hetrombopag", "5 mg", "1 day")])
+def test_more_prior_lines_lower_every_drugs_response(drug, dose, every):
+    """Heavily pretreated patients respond less to every TPO-RA, at every dose: the typical
+    patient's day-28 count falls with the number of earlier lines (it rose with romiplostim
+    when refractoriness lowered the c-Mpl sensitivity of MK survival: weekly troughs, where
+    endogenous TPO is below its ITP baseline, then cost less)."""
+    from moasim.library.build import Subject
+
+    day28 = [moasim.simulate(drug, dose, every=every, days=28, population="itp",
+                             subject=Subject(population="itp", prior_therapies=n)).outputs["platelets"][-1] for n in (1, 2, 3, 5, 10)]
+    assert all(a > b for a, b in zip(day28, day28[1:])), day28
 
 
 def test_measured_counts_carry_the_published_assay_error(tmp_path):

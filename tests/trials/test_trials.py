@@ -53,6 +53,16 @@ def _spec(**changes):
     (lambda d: d["arms"][0].update(drug="aspirin"), "Unknown drug"),
     (lambda d: d["arms"][0].update(drug=["romiplostim"]), "arms[rom].drug"),
     (lambda d: d["visits"] == d.update(visits="bimonthly"), "visits"),
+    # keys another endpoint kind uses were accepted and ignored (a probe of the CLI)
+    (lambda d: d["endpoints"].append({"name": "cw", "kind": "cumulative_weeks", "window": ["1 week", "4 weeks"]}),
+     "endpoints[cw].window"),
+    (lambda d: d["endpoints"][1].update(k=3), "endpoints[ever].k"),
+    (lambda d: d["endpoints"][0].update(statistic="mean"), "endpoints[resp_w4].statistic"),
+    (lambda d: d["endpoints"][2].update(statistic="proportion"), "endpoints[ttr].statistic"),
+    (lambda d: d["endpoints"].append({"name": "rescue", "kind": "rescue_use", "threshold": 30}), "endpoints[rescue].threshold"),
+    (lambda d: d.update(name=None), "Invalid name"),
+    (lambda d: d["arms"][0].update(titration={"rule": "label", "increase_below": 300}), "arms[rom].titration"),
+    (lambda d: d["arms"][0].update(titration={"rule": "label", "resume_below": 500}), "arms[rom].titration"),
 ])
 def test_bad_specs_are_refused_with_one_line(mutate, needle, assert_refused):
     d = json.loads(json.dumps(SPEC))

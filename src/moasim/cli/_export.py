@@ -11,6 +11,9 @@ def run(args) -> int:
     from ..layers import layer_for
 
     check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
+    for flag in ("every", "route"):
+        if getattr(args, flag) is not None and not args.dose:
+            raise SpecError(invalid_value(f"--{flag}", getattr(args, flag), "used with --dose (the regimen written as SBML events)"))
     export = layer_for(drug=args.drug).load("export_sbml")
     sbml, what, n_events = export(args.drug, args.population, args.dose, args.every, args.route, args.days)
     write_atomic(args.output, lambda p: open(p, "w").write(sbml))

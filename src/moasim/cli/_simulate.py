@@ -34,8 +34,9 @@ def run(args) -> int:
         raise SpecError(invalid_value("--format", "nonmem", f"csv or parquet for {drug} (a NONMEM dataset carries platelet "
                                                             "observations; write --out FILE.csv)"))
     food = Food(kind=args.food) if args.food else None
-    if args.count is not None and (args.count < 1 or titration):
-        raise SpecError(invalid_value("--count", args.count, "a number of doses >= 1, without --titration (the rule decides the doses)"))
+    if args.count is not None and (args.count < 1 or titration or args.every is None):
+        raise SpecError(invalid_value("--count", args.count, "a number of doses >= 1, with --every and without --titration "
+                                                             "(without --every there is one dose; with a rule, the rule decides)"))
     res = simulate(drug, args.dose, every=args.every, route=route, days=days, population=population, titration=titration, food=food,
                    count=args.count)
     if args.out and out_format == "nonmem":
@@ -103,6 +104,8 @@ def _check_format(args) -> str:
         raise SpecError(invalid_value("--out", args.out, "a .csv path for --format nonmem"))
     if args.data is None and (args.time_unit or args.amount_unit) and fmt != "nonmem":
         raise SpecError(invalid_value("--time-unit/--amount-unit", args.time_unit or args.amount_unit, "used with --data or --format nonmem"))
+    if args.data is None and args.dv is not None:
+        raise SpecError(invalid_value("--dv", args.dv, "used with --data (the output the dataset's DV column is compared with)"))
     return fmt
 
 
@@ -148,8 +151,11 @@ def _run_dataset(args, out_format: str) -> int:
         write_atomic(args.out, write)
     if args.plot:
         res.plot(args.plot)
+    food_applied, food_text = _food_status(args.drug, args.route, args.food, args.population or "healthy")
     if args.json:
-        print_json(res.to_json_dict())
+        out = res.to_json_dict()
+        out["food"], out["food_applied"] = args.food or None, food_applied  # as without --data
+        print_json(out)
         return 0
     print(f"moasim simulate: {args.drug}, event dataset {args.data} ({len(res.subjects)} IDs), {args.population or 'healthy'}")
     for sid, r in res.subjects.items():
@@ -157,6 +163,8 @@ def _run_dataset(args, out_format: str) -> int:
         n = sum(1 for o in obs if o["dv"] is not None and not o["mdv"])
         print(f"  ID {sid}: {len(r.doses)} doses over {float(r.time[-1]):g} days; platelets {s['baseline_platelets']:.0f} -> peak "
               f"{s['peak_platelets']:.0f} x10^9/L (day {s['peak_day']:.1f}); {n} observations of {res.dv_output}")
+    if args.food:
+        print(f"  food: {food_text}")
     _print_written(args.plot, args.out)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
 
 from ..errors import SpecError, invalid_value, unknown_name
@@ -42,8 +43,9 @@ class Subject:
         rate (ITP) or marrow supply (aplastic) is solved to match it.
     prior_therapies : int
         Number of earlier ITP treatment lines (refractoriness): each line beyond the
-        reference ``PRIOR_REF`` multiplies the MK-survival sensitivity ``GAM_SURV`` by
-        ``PRIOR_GAM`` (itp module).
+        reference ``PRIOR_REF`` multiplies the count at which platelet destruction saturates,
+        ``PLT50_DES``, by ``PRIOR_PLT50`` (fewer lines divide it), at an unchanged destruction
+        rate at the baseline count (itp module).
     """
 
     population: str = "healthy"
@@ -70,6 +72,15 @@ class Subject:
     @property
     def healthy(self) -> bool:
         return self.population == "healthy"
+
+
+def _prior_lines(pv: Mapping[str, float], baseline: float, lines: int) -> dict[str, float]:
+    """Refractoriness of a patient with ``lines`` earlier treatment lines (itp module): the
+    destruction saturates at PLT50_DES x PRIOR_PLT50^(lines - PRIOR_REF), and KDES is rescaled
+    so that KDES/(1 + b/PLT50_DES), the destruction rate at the baseline count b, is unchanged:
+    the drug-free patient is the same, the count a TPO-RA can reach is lower."""
+    plt50 = pv["PLT50_DES"] * pv["PRIOR_PLT50"] ** (lines - pv["PRIOR_REF"])
+    return {"PLT50_DES": plt50, "KDES": pv["KDES"] * (1 + baseline / plt50) / (1 + baseline / pv["PLT50_DES"])}
 
 
 @lru_cache(maxsize=64)
@@ -116,10 +127,9 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
         upd = e.covariates(model.parameter_values, subject)
         if upd:
             model = model.with_parameters(**upd)
-    if subject.population == "itp":  # refractoriness: splenectomy (faster destruction, Petrov 2025); prior lines (MK rescue)
+    if subject.population == "itp":  # refractoriness: splenectomy (faster destruction, Petrov 2025)
         pv0 = model.parameter_values
-        model = model.with_parameters(KDES=pv0["KDES"] * (pv0["SPLEN_KDES"] if subject.splenectomy else 1.0),
-                                      GAM_SURV=pv0["GAM_SURV"] * pv0["PRIOR_GAM"] ** (subject.prior_therapies - pv0["PRIOR_REF"]))
+        model = model.with_parameters(KDES=pv0["KDES"] * (pv0["SPLEN_KDES"] if subject.splenectomy else 1.0))
     if factors:
         pv0 = model.parameter_values
         model = model.with_parameters(**{k: pv0[k] * f for k, f in factors.items() if k in pv0})
@@ -128,6 +138,8 @@ def build_model(drugs: tuple[str, ...] | list[str], subject: Subject | None = No
     pv = model.parameter_values
     if subject.population == "itp":
         b = subject.baseline_platelets if subject.baseline_platelets is not None else ITP_BASELINE[subject.splenectomy]
+        model = model.with_parameters(**_prior_lines(pv, b, subject.prior_therapies))
+        pv = model.parameter_values
         states, upd = steady_state(pv, b, "KMKD")
     elif subject.population == "aplastic":
         b = subject.baseline_platelets if subject.baseline_platelets is not None else APLASTIC_BASELINE

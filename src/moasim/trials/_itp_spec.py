@@ -146,6 +146,11 @@ def _titration(d: Any, drug: str, arm: str) -> TitrationRule:
     if "visit_every" in d:
         kw["visit_days"] = _period(d["visit_every"], f"arms[{arm}].titration.visit_every")
     new = replace(rule, name=f"{rule.name} (modified)" if kw else rule.name, **kw)
+    if not new.increase_below < new.decrease_above <= new.hold_above or not new.resume_below <= new.hold_above:
+        # the rule checks hold, then decrease, then increase: out of this order one branch is dead
+        given = {k: getattr(new, k) for k in ("increase_below", "decrease_above", "hold_above", "resume_below")}
+        raise SpecError(invalid_value(f"arms[{arm}].titration", given,
+                                      "increase_below < decrease_above <= hold_above and resume_below <= hold_above"))
     if new.start not in new.levels:
         raise SpecError(invalid_value(f"arms[{arm}].titration.start", new.start, f"one of the levels {list(new.levels)} {new.unit}"))
     return new
@@ -216,6 +221,15 @@ def parse_arm(d: Any, i: int) -> ItpArmSpec:
                       **rescue)
 
 
+#: the keys each endpoint kind uses besides name and kind (a key another kind uses is refused,
+#: not ignored); ``statistic`` only where there is a choice (proportion kinds are proportions)
+_RESPONSE = ("threshold", "min_rise")
+_KIND_KEYS = {"responder": (*_RESPONSE, "at"), "ever_responder": _RESPONSE, "time_to_first_response": (*_RESPONSE, "statistic"),
+              "responder_in_k_of_visits": (*_RESPONSE, "k", "window"), "cumulative_weeks": (*_RESPONSE, "statistic"),
+              "relapse": (*_RESPONSE, "at", "below"), "rescue_use": ()}
+_STATISTICS = {"time_to_first_response": ("median", "mean"), "cumulative_weeks": ("median", "mean")}
+
+
 def parse_endpoint(d: Any, i: int, duration: float, arm_names: list[str], population: PopulationSpec) -> ItpEndpointSpec:
     """Entry ``i`` of ``endpoints:`` (``arm_names`` and ``population`` are not needed by ITP endpoints)."""
     d = _keys(d, _END, f"endpoints[{i}]")
@@ -224,6 +238,9 @@ def parse_endpoint(d: Any, i: int, duration: float, arm_names: list[str], popula
     kind = d["kind"]
     if kind not in ENDPOINT_KINDS:
         raise SpecError(unknown_name("endpoint kind", str(kind), ENDPOINT_KINDS, f"endpoints[{d['name']}]"))
+    for key in sorted(set(d) - {"name", "kind", *_KIND_KEYS[kind]}):
+        raise SpecError(invalid_value(f"endpoints[{d['name']}].{key}", d[key],
+                                      f"no {key} for kind {kind} (it takes {', '.join(_KIND_KEYS[kind]) or 'no other keys'})"))
     kw: dict[str, Any] = {"name": str(d["name"]), "kind": kind}
     if "threshold" in d:
         kw["threshold"] = _platelets(d["threshold"], f"endpoints[{d['name']}].threshold")
@@ -248,8 +265,8 @@ def parse_endpoint(d: Any, i: int, duration: float, arm_names: list[str], popula
     if "min_rise" in d:
         kw["min_rise"] = _platelets(d["min_rise"], f"endpoints[{d['name']}].min_rise")
     if "statistic" in d:
-        if d["statistic"] not in ("median", "mean", "proportion"):
-            raise SpecError(invalid_value(f"endpoints[{d['name']}].statistic", d["statistic"], "median | mean | proportion"))
+        if d["statistic"] not in _STATISTICS[kind]:
+            raise SpecError(invalid_value(f"endpoints[{d['name']}].statistic", d["statistic"], " | ".join(_STATISTICS[kind])))
         kw["statistic"] = d["statistic"]
     need = {"responder": ("at_days",), "responder_in_k_of_visits": ("k", "window_days"), "relapse": ("at_days",)}.get(kind, ())
     for f in need:

@@ -234,8 +234,11 @@ def parse_trial_spec(data: Any) -> TrialSpec:
     if len({e.name for e in ep_specs}) != len(ep_specs):
         raise SpecError(invalid_value("endpoints", [e.name for e in ep_specs], "unique endpoint names"))
     _check_visits_in_windows(ep_specs, visit_days)
+    name = d.get("name", "trial")
+    if not isinstance(name, (str, int, float)) or isinstance(name, bool) or not str(name).strip():
+        raise SpecError(invalid_value("name", name, "a non-empty trial name"))
     spec = TrialSpec(
-        name=str(d.get("name", "trial")), population=population, duration_days=duration,
+        name=str(name), population=population, duration_days=duration,
         visit_days=visit_days, arms=arm_specs, endpoints=ep_specs, n=_subjects(d.get("n", 100), "n"), seed=_seed(d.get("seed", 1)),
         replicates=_replicates(d.get("replicates", 1), "replicates"),
     )

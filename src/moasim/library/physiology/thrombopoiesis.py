@@ -221,9 +221,10 @@ def itp_module() -> Module:
     Two mechanisms (Ballem 1987: both accelerated clearance and impaired production):
 
     Splenectomised patients (who still have ITP, i.e. refractory to splenectomy) destroy
-    platelets faster (``SPLEN_KDES``, Petrov 2025), the megakaryocytes of patients with more
-    prior treatment lines are less rescued by c-Mpl signalling (``GAM_SURV`` x ``PRIOR_GAM`` per
-    line beyond ``PRIOR_REF``, an assumption), and disease activity
+    platelets faster (``SPLEN_KDES``, Petrov 2025), in patients with more prior treatment
+    lines the destruction saturates only at higher counts (``PLT50_DES`` x ``PRIOR_PLT50`` per
+    line beyond ``PRIOR_REF``, at an unchanged destruction rate at the baseline count; an
+    assumption), so that a TPO-RA lifts them less, and disease activity
     drifts within a patient (``FLUCT``, set by the trial's fluctuation process; 1 at steady state).
 
     - circulating platelets are destroyed at ``KDES/(1 + PLT/PLT50_DES)`` per platelet:
@@ -261,12 +262,13 @@ def itp_module() -> Module:
                       source="Petrov 2025 Clin Pharmacol Drug Dev 14:116, Table S1 (nlmixr2lib Petrov_2024_romiplostim.R): ITP platelet "
                              "degradation 0.26/h splenectomised vs 0.20/h non-splenectomised (x13 vs x10 of healthy)",
                       doc="destruction-rate multiplier of splenectomised (splenectomy-refractory) patients, applied to KDES by build_model"),
-            Parameter(name="PRIOR_GAM", value=0.85, unit="1", lower=0, upper=1, tag="A",
-                      source="assumption: in patients who failed more treatment lines the antibody-mediated damage to "
-                             "megakaryocytes is less rescued by c-Mpl survival signalling, so a TPO-RA helps them less (the "
-                             "direction reported for heavily pretreated patients); no per-line effect size was found, so x0.85 "
-                             "per line is a placeholder",
-                      doc="multiplier of GAM_SURV per prior ITP treatment line beyond PRIOR_REF, applied by build_model"),
+            Parameter(name="PRIOR_PLT50", value=1.15, unit="1", lower=1, tag="A",
+                      source="assumption: patients who failed more treatment lines have more autoantibody and splenic "
+                             "clearance capacity, so their platelet destruction saturates only at higher counts and a "
+                             "TPO-RA lifts their counts less (the direction reported for heavily pretreated and "
+                             "splenectomised patients); no per-line effect size was found, so x1.15 per line is a placeholder",
+                      doc="multiplier of PLT50_DES per prior ITP treatment line beyond PRIOR_REF (build_model; KDES is "
+                          "rescaled so that the destruction rate at the baseline count is unchanged)"),
             Parameter(name="PRIOR_REF", value=2.0, unit="1", lower=0, tag="A",
                       source="assumption: chronic ITP trial populations have had about two earlier treatment lines; the calibrated "
                              "GAM_SURV is that patient's", doc="number of prior ITP treatment lines of the reference patient"),
