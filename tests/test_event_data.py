@@ -210,6 +210,7 @@ BAD = [
     (frame([[1, 0, 1, 3, "CENT_lus", -1, 0, 0, 0, ".", 1]]), "data row 1, column RATE"),
     (frame([[1, 0, 7, 3, ".", 0, 0, 0, 0, ".", 1]]), "data row 1, column EVID"),
     (frame([[1, 0, 1, 3, ".", 0, 0, 2, 0, ".", 1]]), "data row 1, column II"),
+    (frame([[1, 0, 1, 3, ".", 0, 0.5, 2, 0, ".", 1]]), "data row 1, column II"),  # 0.5 h: accepted before; --every needs >= 1 h
     (frame([[1, 0, 1, 3, ".", 0, 0, 0, 3, ".", 1]]), "data row 1, column SS"),
     (frame([[1, 0, 1, 3, ".", 1, 0, 0, 0, ".", 1]]), "data row 1, column RATE"),  # infusion into the oral gut
 ]

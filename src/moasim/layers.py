@@ -64,6 +64,10 @@ class Layer:
         ``(spec, head, inputs) -> (bands, curves)``: one arm's percentile bands (from
         ``head``, the shard table of its first subjects) and curves (from ``inputs``, the
         arrays of all its subjects).
+    trial_prepare : str
+        ``(spec, engine) -> None``, optional (empty: nothing to prepare): compile or load the
+        engine's kernels for every arm in this process, so that the shard workers forked from
+        it share them instead of each loading them again.
     export_sbml : str
         ``(drug, population, dose, every, route, days) -> (sbml, description, n_dose_events)``.
     catalogue : str
@@ -84,6 +88,7 @@ class Layer:
     trial_values: str
     trial_courses: str
     export_sbml: str
+    trial_prepare: str = ""
     catalogue: str
 
     def load(self, what: str) -> Any:
@@ -105,6 +110,7 @@ THROMBOPOIESIS = Layer(
     trial_shard="moasim.trials._itp:simulate_itp_shard",
     trial_values="moasim.trials._itp:itp_values",
     trial_courses="moasim.trials._itp:itp_courses",
+    trial_prepare="moasim.trials._itp:prepare_itp_engine",
     export_sbml="moasim.cli._export:platelet_model_sbml",
     catalogue="moasim.cli._drugs:platelet_entries",
 )

@@ -63,6 +63,12 @@ def _spec(**changes):
     (lambda d: d.update(name=None), "Invalid name"),
     (lambda d: d["arms"][0].update(titration={"rule": "label", "increase_below": 300}), "arms[rom].titration"),
     (lambda d: d["arms"][0].update(titration={"rule": "label", "resume_below": 500}), "arms[rom].titration"),
+    # a meal the model cannot apply (an SC drug; a meal without a modelled effect) and a
+    # population that is not ITP were accepted and ignored
+    (lambda d: d["arms"][0].update(food={"kind": "high_fat"}), "arms[rom].food.kind"),
+    (lambda d: d["arms"].append({"name": "elt", "drug": "eltrombopag", "dose": "50 mg", "every": "1 day",
+                                 "food": {"kind": "high_fat"}}), "arms[elt].food.kind"),
+    (lambda d: d["population"].update(baseline_platelets={"min": 120, "max": 200}), "population.baseline_platelets.min"),
 ])
 def test_bad_specs_are_refused_with_one_line(mutate, needle, assert_refused):
     d = json.loads(json.dumps(SPEC))

@@ -35,6 +35,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
@@ -324,6 +325,23 @@ def _kernel_source(model: Model, target: str = "cpu") -> str:
 _KERNELS: dict[tuple[str, str], object] = {}
 
 
+@lru_cache(maxsize=1)
+def _generator_hash() -> str:
+    """Hash of the code that generates kernels (this module, the solver, the code-generation helpers)."""
+    from . import _codegen, _rodas4
+
+    h = hashlib.sha1()
+    for mod in (sys.modules[__name__], _rodas4, _codegen):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _index_key(model: Model, target: str, numba_version: str) -> str:
+    """Cache-index key of a model structure's kernel: the equations, the target and the generator."""
+    text = "|".join((model.structure_key, target, _CODE_VERSION, numba_version, _generator_hash()))
+    return hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
 def _kernel(model: Model, target: str = "cpu"):
     """The compiled module for this model structure and target (generated file imported from the cache dir)."""
     if (model.structure_key, target) in _KERNELS:
@@ -332,14 +350,21 @@ def _kernel(model: Model, target: str = "cpu"):
         import numba
     except ImportError as exc:  # pragma: no cover - numba is a dependency
         raise SolverError("The batched engine needs numba (pip install numba).") from exc
-    src = _kernel_source(model, target)
-    key = hashlib.sha1((src + _CODE_VERSION + numba.__version__).encode()).hexdigest()[:20]
-    stem = f"moasim_batched_{key}" if target == "cpu" else f"moasim_{target}_{key}"
+    # the generated file of this structure, found without generating it (sympy takes ~1 s per
+    # structure and process) when the index names one; the index key covers the generator's code
+    index = _cache_dir() / f"index_{_index_key(model, target, numba.__version__)}.txt"
+    stem = index.read_text().strip() if index.exists() else ""
     path = _cache_dir() / f"{stem}.py"
-    if not path.exists() or path.read_text() != src:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)
+    if not stem or not path.exists():
+        src = _kernel_source(model, target)
+        key = hashlib.sha1((src + _CODE_VERSION + numba.__version__).encode()).hexdigest()[:20]
+        stem = f"moasim_batched_{key}" if target == "cpu" else f"moasim_{target}_{key}"
+        path = _cache_dir() / f"{stem}.py"
+        for f, text in ((path, src), (index, stem)):
+            if not f.exists() or f.read_text() != text:
+                tmp = f.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(text)
+                os.replace(tmp, f)
     spec = importlib.util.spec_from_file_location(stem, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # numba's cache finds the module by name

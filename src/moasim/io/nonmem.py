@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, invalid_value
+from ..limits import MIN_INTERVAL_DAYS
 from ..units import convert, dimension_of
 
 __all__ = ["dose_in", "trial_dataset_frame", "DoseRecord", "SubjectRecord", "Dataset", "read_dataset", "dataset_frame", "COVARIATES"]
@@ -244,6 +245,8 @@ def _dose(row, t_day, amt, evid, cell, r, cols, dosable, route_state, day_per_t,
         raise DataError(invalid_value(_where(row, "SS"), ss, "0, 1 or 2"))
     if addl > 0 and ii <= 0:
         raise DataError(invalid_value(_where(row, "II"), f"{ii:g}", "an interval > 0 when ADDL > 0"))
+    if 0 < ii * day_per_t < MIN_INTERVAL_DAYS - 1e-12:  # as --every and a trial's every:
+        raise DataError(invalid_value(_where(row, "II"), f"{ii:g}", "an interval >= 1 hour (or 0: none)"))
     if ss and ii <= 0 and not (rate > 0 and amt == 0):
         raise DataError(invalid_value(_where(row, "II"), f"{ii:g}", "an interval > 0 for a steady-state dose (or AMT 0 with RATE > 0: a constant infusion)"))
     if amt <= 0 and not (ss and rate > 0):

@@ -21,7 +21,7 @@ from ..dosing._regimen import regimen_events
 from ..engine import Event, SetParameter, get_engine, run_schedule
 from ..engine._codegen import python_outputs
 from ..errors import SpecError
-from ..library.build import build_model
+from ..library.build import Subject, build_model
 from ..library.drugs import get_drug
 from ..population import fluctuation_path, sample_subjects
 from ._endpoints import subject_values
@@ -175,6 +175,18 @@ def _shard_batched(arm, spec, draws, typical, gpu: bool = False) -> list[dict]:
     for i, (m, _, _, noise) in enumerate(plans):
         rows.append(_subject_row(spec, draws[i], m, res.states[i], noise, sched.ledgers[i], arm))
     return rows
+
+
+def prepare_itp_engine(spec: TrialSpec, engine: str = "batched") -> None:
+    """Load the batched kernel of every arm's model structure into this process (generating its
+    source with sympy and importing the compiled module take seconds), so that forked shard
+    workers inherit it instead of each doing it again."""
+    if engine != "batched":
+        return
+    from ..engine._batched import BatchedEngine
+
+    for drugs in {(arm.drug,) if arm.drug else () for arm in spec.arms}:
+        BatchedEngine().prepare(build_model(drugs, Subject(population="itp")))
 
 
 def simulate_itp_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None,

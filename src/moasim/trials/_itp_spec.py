@@ -81,6 +81,10 @@ def _platelets(v: Any, field: str) -> float:
     return float(v)
 
 
+#: ITP is a platelet count < 100 x10^9/L (Rodeghiero 2009 Blood 113:2386, the IWG definition)
+ITP_MAX_COUNT = 100.0
+
+
 def parse_population(d: dict) -> PopulationSpec:
     """The ``population:`` block of kind ``itp``."""
     d = _keys(d, _POP, "population (kind itp)")
@@ -90,6 +94,9 @@ def parse_population(d: dict) -> PopulationSpec:
         for k, f in (("min", "baseline_min"), ("max", "baseline_max"), ("median", "baseline_median")):
             if k in b:
                 kw[f] = _platelets(b[k], f"population.baseline_platelets.{k}")
+        if kw.get("baseline_min", 0.0) >= ITP_MAX_COUNT:
+            raise SpecError(invalid_value("population.baseline_platelets.min", b["min"],
+                                          f"a count < {ITP_MAX_COUNT:g} x10^9/L (ITP is a count below 100, Rodeghiero 2009)"))
     for k in ("east_asian", "female", "splenectomy", "corticosteroids", "non_responder"):
         if k in d:
             kw[k] = _fraction(d[k], f"population.{k}")
@@ -188,6 +195,10 @@ def parse_arm(d: Any, i: int) -> ItpArmSpec:
         if f.get("kind") not in FOOD_KINDS:
             raise SpecError(unknown_name("food kind", str(f.get("kind")), FOOD_KINDS, f"arms[{name}]"))
         food = Food(kind=f["kind"], after_h=to_unit(f.get("after", "0 h"), "h", f"arms[{name}].food.after"))
+        if route != "oral" or food.kind not in entry.food_parameters:  # a meal the model cannot apply: refused, not ignored
+            modelled = ", ".join(entry.food_parameters) if route == "oral" and entry.food_parameters else "none"
+            raise SpecError(invalid_value(f"arms[{name}].food.kind", food.kind,
+                                          f"a meal with a modelled effect on {drug} ({route}): {modelled}"))
     for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
     if for_days is not None and for_days <= 0:
         raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period > 0"))

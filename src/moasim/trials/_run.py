@@ -377,6 +377,8 @@ def _execute(spec, tasks, client, workers, progress, typical=None, engine="batch
         # once; shards already written stay, so a re-run resumes.
         import multiprocessing
 
+        if spec.layer.trial_prepare:  # kernels loaded once here, inherited by the forked workers
+            spec.layer.load("trial_prepare")(spec, engine)
         with multiprocessing.get_context("fork").Pool(processes=workers) as pool:
             args = [(spec, a, r, s, c, p, typical, engine) for a, r, s, c, p in tasks]
             for count in pool.imap_unordered(_shard_count, args):
