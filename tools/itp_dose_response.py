@@ -62,6 +62,22 @@ fluctuation and no assay error):
   with the destruction rate, so the same fluctuation and IIV spread it and the population
   curve stays flat (0.50 / 0.54 / 0.64 with Hill 1.3). A fluctuation SD of 0.3 (placebo 0.03,
   still within tolerance) with Hill 1.2-1.3 gave 0.38-0.48 / 0.50-0.58 / 0.62-0.67: not enough.
+
+Further scans (2026-11-29, full model, n = 300 per arm x 1-2 replicates, so +-0.02-0.03):
+
+    fluctuation SD 0.55 / 0.40 / 0.30 / 0.20      30 mg 0.39 / 0.37 / 0.36 / 0.35,
+                                                  50 mg 0.45 / 0.46 / 0.47 / 0.49,
+                                                  75 mg 0.56 / 0.58 / 0.58 / 0.60 (placebo 0.08 -> 0.01)
+    PLT50_DES 33 (default) / 15 / 8               0.39 / 0.54 / 0.62, 0.45 / 0.59 / 0.65, 0.54 / 0.68 / 0.74
+    GAM_SURV 3 / 6 (default) / 10                 0.36 / 0.39 / 0.40, 0.40 / 0.45 / 0.46, 0.51 / 0.54 / 0.55
+
+  Neither the fluctuation nor the two calibrated ITP parameters make the step: a lower PLT50_DES
+  lifts every arm by the same amount, GAM_SURV and the fluctuation SD barely move the active
+  arms. At 75 mg (one replicate, 300 subjects) drug-capable subjects respond 0.66 (Bussel's 0.81
+  with 19% receptor-level non-responders needs about 1.0), and the response of all subjects
+  falls with the baseline count: 0.25 (baseline <= 5), 0.40 (5-10), 0.49 (10-15), 0.68 (15-20), 0.63 (20-30);
+  splenectomised 0.50 vs 0.57. The patients the model cannot lift are the severe,
+  destruction-limited ones, whose only lever is the Emax stimulation of production.
 """
 
 from __future__ import annotations

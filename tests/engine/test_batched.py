@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("numba")
 
-from moasim.engine import Add, Event, SetParameter, get_engine, run_schedule  # noqa: E402
+from moasim.engine import Add, Event, SetParameter, Transfer, get_engine, run_schedule  # noqa: E402
 from moasim.engine._batched import (BatchedEngine, SubjectSchedules, _kernel, _sparse_lu_source, batched_outputs,  # noqa: E402
                                     run_batched)
 from moasim.errors import SpecError  # noqa: E402
@@ -122,16 +122,20 @@ class _InfusionController:
         return [Event(t, SetParameter("INPUT_A", r)), Event(t + 1.5, SetParameter("INPUT_A", -r, additive=True))]
 
 
-def test_subject_schedules_equal_run_schedule():
-    """Per-subject Events and controllers (Add, SetParameter infusions with follow-up stop times)."""
-    n = 5
+@pytest.mark.parametrize("n", [5, 12])  # 12: the advance events go through the bulk (array) path
+def test_subject_schedules_equal_run_schedule(n):
+    """Per-subject Events and controllers (Add, SetParameter infusions with follow-up stop times;
+    advance events at the controllers' decision times, several per subject at one time, a
+    parameter set and incremented, a transfer)."""
     params, y0 = _population(n, seed=6)
     y0[:, 0] = 0.0
     t_out = np.arange(0.0, 24.25, 0.25)
     rates = np.linspace(1.0, 4.0, n)
 
     def events(i):
-        return [Event(0.0, Add("A", 2.0 + i)), Event(6.0 + 0.5 * i, Add("A", 1.0))]
+        return [Event(0.0, Add("A", 2.0 + i)), Event(6.0 + 0.5 * i, Add("A", 1.0)), Event(10.0, Add("A", 0.5)),
+                Event(10.0, SetParameter("kin", 12.0 + i)), Event(10.0, SetParameter("kout", 0.1, additive=True)),
+                Event(17.5, Transfer("A", "R", 0.1 * (i % 3)))]
 
     eng = get_engine("scipy", rtol=1e-10, atol=1e-12, method="Radau")
     ref, ref_ledgers = np.empty((n, len(t_out), len(SN))), []
@@ -350,3 +354,19 @@ def test_generated_jacobian_equals_sympy(seed):
         J = np.empty((len(states), len(states)))
         _kernel(model).jac(2.5, y, p, J)
         np.testing.assert_allclose(J, np.array(jac_ref(2.5, y, p), dtype=float), rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_cache_index_skips_source_generation(monkeypatch):
+    """A process that finds a structure in the cache index loads the compiled file without
+    regenerating its source (sympy); a change of the generator's code (its hash) regenerates."""
+    from moasim.engine import _batched as B
+
+    _kernel(MODEL)  # the index entry exists now
+    monkeypatch.setattr(B, "_KERNELS", {})  # as in a fresh process
+    monkeypatch.setattr(B, "_kernel_source", lambda *a: (_ for _ in ()).throw(AssertionError("regenerated")))
+    mod = _kernel(MODEL)
+    assert hasattr(mod, "integrate")
+    monkeypatch.setattr(B, "_KERNELS", {})
+    monkeypatch.setattr(B, "_generator_hash", lambda: "another generator")
+    with pytest.raises(AssertionError, match="regenerated"):
+        _kernel(MODEL)

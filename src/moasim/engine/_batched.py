@@ -47,7 +47,7 @@ from ..errors import SolverError, SpecError, invalid_value, unknown_name
 from ..model import Model
 from ._codegen import _MathPrinter, _names, parse
 from . import _rodas4
-from ._events import Controller, Event
+from ._events import Add, Controller, Event, SetParameter
 
 __all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
 
@@ -659,6 +659,10 @@ class _DecideSchedule:
                 raise SpecError(unknown_name("state or parameter", name, [*self.sidx, *self.pidx], "decide()'s result"))
 
 
+#: layers of fewer subjects than this are applied event by event (numpy's per-call cost)
+_BULK_MIN = 8
+
+
 class SubjectSchedules:
     """Per-subject moasim :class:`~moasim.engine.Event` lists and controllers, as in
     :func:`~moasim.engine.run_schedule` (same semantics, for N subjects at once).
@@ -667,6 +671,13 @@ class SubjectSchedules:
     of an infusion) add times as they are scheduled. ``ledgers[i]`` lists the events
     applied to subject ``i``. Controllers are called per subject (Python), so this is
     meant for per-subject rules; a vectorised ``decide`` is faster.
+
+    The events known in advance (the lists given) are applied in bulk: at each time, the
+    k-th event of every subject that has one there forms a layer, and a layer's boluses and
+    parameter settings are applied with one array operation per state or parameter. At a
+    time, a subject's controllers decide first (on its pre-event outputs), then its advance
+    events apply in their order, then the events its controllers scheduled, in order: as in
+    :func:`~moasim.engine.run_schedule`.
     """
 
     def __init__(self, model: Model, events: Sequence[Sequence[Event]], controllers: Sequence[Sequence[Controller]] | None,
@@ -679,31 +690,62 @@ class SubjectSchedules:
         self.sidx = {s: i for i, s in enumerate(model.state_names)}
         self.pidx = {p: i for i, p in enumerate(model.parameter_names)}
         self.controllers = [tuple(c) for c in controllers]
-        self.queues: list[list] = [[] for _ in range(n)]
+        self.queues: list[list] = [[] for _ in range(n)]  # events scheduled by controllers
         self.ledgers: list[list[Event]] = [[] for _ in range(n)]
-        self._due: dict[float, set[int]] = {}
+        self._due: dict[float, set[int]] = {}  # subjects whose controllers decide, or whose queue has events, at a time
         self._seq = 0
         self._now = -math.inf
-        due = self._due
-        for i in range(n):  # in bulk: the same queues and due times as _push/_mark one by one
-            q = [(float(ev.time), self._seq + k, ev) for k, ev in enumerate(events[i])]
-            self._seq += len(q)
-            heapq.heapify(q)
-            self.queues[i] = q
-            for t, _, _ in q:
-                due.setdefault(t, set()).add(i)
+        # advance events: time -> layers; layer k = [(subject, event)] of each subject's k-th event at that time
+        layers: dict[float, list[list[tuple[int, Event]]]] = {}
+        for i in range(n):
+            count: dict[float, int] = {}
+            for ev in events[i]:
+                t = float(ev.time)
+                if t > self.t_end:
+                    continue  # never reached
+                k = count.get(t, 0)
+                count[t] = k + 1
+                at = layers.setdefault(t, [])
+                if k == len(at):
+                    at.append([])
+                at[k].append((i, ev))
             for c in self.controllers[i]:
                 for t in c.decision_times:
                     if t <= self.t_end:
-                        due.setdefault(float(t), set()).add(i)
-        self._times: list[float] = sorted(due)
+                        self._due.setdefault(float(t), set()).add(i)
+        self._bulk = {t: [self._grouped(layer) for layer in at] for t, at in layers.items()}
+        self._times: list[float] = sorted(set(self._due) | set(self._bulk))
+
+    def _grouped(self, layer: list[tuple[int, Event]]) -> tuple[list, list[tuple[int, Event]], list[tuple[int, Event]]]:
+        """One layer as array operations ``(kind, index, subjects, values)`` for boluses and parameter
+        settings, and the (subject, event) pairs of other actions (applied one by one); plus the
+        pairs themselves for the ledgers."""
+        groups: dict[tuple[str, int], tuple[list[int], list[float]]] = {}
+        if len(layer) < _BULK_MIN:  # a few subjects (a patient fit): one by one is cheaper than arrays
+            return [], layer, layer
+        other = []
+        for i, ev in layer:
+            a = ev.action
+            if type(a) is Add:
+                key = ("add", self.sidx[a.state])
+            elif type(a) is SetParameter:
+                key = ("padd" if a.additive else "pset", self.pidx[a.name])
+            else:
+                other.append((i, ev))
+                continue
+            rows, vals = groups.setdefault(key, ([], []))
+            rows.append(i)
+            vals.append(a.amount if key[0] == "add" else a.value)
+        ops = [(kind, idx, np.array(rows), np.array(vals, float)) for (kind, idx), (rows, vals) in groups.items()]
+        return ops, other, layer
 
     def _mark(self, i: int, t: float) -> None:
         if t <= self._now:
             return  # due at the time being applied: apply() handles it now
         if t not in self._due:
             self._due[t] = set()
-            bisect.insort(self._times, t)
+            if t not in self._bulk:
+                bisect.insort(self._times, t)
         self._due[t].add(i)
 
     def _push(self, i: int, t: float, ev: Event) -> None:
@@ -712,7 +754,7 @@ class SubjectSchedules:
         self._mark(i, float(t))
 
     def has_event(self, t: float) -> bool:
-        return t in self._due
+        return t in self._due or t in self._bulk
 
     def next_time(self, t: float) -> float:
         i = bisect.bisect_right(self._times, t)
@@ -722,15 +764,29 @@ class SubjectSchedules:
         from ._events import _apply
 
         self._now = t
-        sidx, pidx, t_end = self.sidx, self.pidx, self.t_end
-        for i in sorted(self._due.pop(t, ())):
+        sidx, pidx, t_end, ledgers = self.sidx, self.pidx, self.t_end, self.ledgers
+        due = sorted(self._due.pop(t, ()))
+        for i in due:  # controllers decide on the pre-event outputs
             ctl = [c for c in self.controllers[i] if t in c.decision_times] if self.controllers[i] else ()
             if ctl:
                 observe = lambda name, i=i: float(outputs[name][i])  # noqa: E731
                 for c in ctl:
                     for ev in c.decide(t, observe):
                         self._push(i, max(float(ev.time), t), ev)
-            q, y, p, ledger = self.queues[i], Y[i], P[i], self.ledgers[i]
+        for ops, other, layer in self._bulk.pop(t, ()):  # the advance events, layer by layer
+            for kind, idx, rows, vals in ops:
+                if kind == "add":
+                    Y[rows, idx] += vals
+                else:
+                    new = P[rows, idx] + vals if kind == "padd" else vals
+                    # infusion on/off pairs cancel exactly (as _apply)
+                    P[rows, idx] = np.where(np.abs(new) < 1e-12 * np.maximum(1.0, np.abs(vals)), 0.0, new)
+            for i, ev in other:
+                _apply(ev, Y[i], P[i], sidx, pidx)
+            for i, ev in layer:
+                ledgers[i].append(ev)
+        for i in due:  # then the events the controllers scheduled
+            q, y, p, ledger = self.queues[i], Y[i], P[i], ledgers[i]
             while q and q[0][0] <= t:
                 ev = heapq.heappop(q)[2]
                 if ev.time > t_end:
