@@ -37,7 +37,6 @@ def test_units_parse_and_refuse():
         to_unit("abc", "day", "every")
 
 
-
 def test_simulate_titration_takes_every_as_the_dosing_interval():
     """``--titration --every`` (ignored before; a trial arm's ``every:`` already set it): the
     label rule keeps its weekly visits and doses, at the start dose, every 2 days instead of daily."""

@@ -186,7 +186,10 @@ def prepare_itp_engine(spec: TrialSpec, engine: str = "batched") -> None:
     from ..engine._batched import BatchedEngine
 
     for drugs in {(arm.drug,) if arm.drug else () for arm in spec.arms}:
-        BatchedEngine().prepare(build_model(drugs, Subject(population="itp")))
+        try:
+            BatchedEngine().prepare(build_model(drugs, Subject(population="itp")))
+        except SpecError:  # only a speed-up: the workers build their own subjects' models
+            pass
 
 
 def simulate_itp_shard(spec: TrialSpec, arm_index: int, replicate: int, start: int, count: int, typical=None,

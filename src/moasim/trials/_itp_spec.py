@@ -249,7 +249,9 @@ def parse_endpoint(d: Any, i: int, duration: float, arm_names: list[str], popula
     kind = d["kind"]
     if kind not in ENDPOINT_KINDS:
         raise SpecError(unknown_name("endpoint kind", str(kind), ENDPOINT_KINDS, f"endpoints[{d['name']}]"))
-    for key in sorted(set(d) - {"name", "kind", *_KIND_KEYS[kind]}):
+    foreign = sorted(set(d) - {"name", "kind", *_KIND_KEYS[kind]})
+    if foreign:
+        key = foreign[0]
         raise SpecError(invalid_value(f"endpoints[{d['name']}].{key}", d[key],
                                       f"no {key} for kind {kind} (it takes {', '.join(_KIND_KEYS[kind]) or 'no other keys'})"))
     kw: dict[str, Any] = {"name": str(d["name"]), "kind": kind}

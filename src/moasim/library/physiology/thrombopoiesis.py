@@ -271,7 +271,7 @@ def itp_module() -> Module:
                           "rescaled so that the destruction rate at the baseline count is unchanged)"),
             Parameter(name="PRIOR_REF", value=2.0, unit="1", lower=0, tag="A",
                       source="assumption: chronic ITP trial populations have had about two earlier treatment lines; the calibrated "
-                             "GAM_SURV is that patient's", doc="number of prior ITP treatment lines of the reference patient"),
+                             "GAM_SURV and PLT50_DES are that patient's", doc="number of prior ITP treatment lines of the reference patient"),
             Parameter(name="FLUCT", value=1.0, unit="1", lower=0, tag="A",
                       source="1 at the drug-free steady state; trials set it over time from the subject's disease-activity process "
                              "(moasim.population: Ornstein-Uhlenbeck on log destruction)",
