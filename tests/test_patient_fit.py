@@ -155,9 +155,20 @@ def test_cli_fit_and_forecast_json(tmp_path, capsys):
     assert (f["caveat"] is not None) == (best["p_in_target"] < 0.10), f["caveat"]
     assert best["p_above_400"] > 0.9 and "no candidate" in f["caveat"]
     # accepted and ignored before: --every without --regimens; --samples without MCMC or below 1
+    # a negative --seed gave a traceback
     for args, flag in ((["forecast", "--every", "1 day"], "--every"), (["fit", "patient", "--samples", "100"], "--samples"),
-                       (["fit", "patient", "--posterior", "mcmc", "--samples", "-5"], "--samples")):
+                       (["fit", "patient", "--posterior", "mcmc", "--samples", "-5"], "--samples"),
+                       (["fit", "patient", "--seed", "-3"], "--seed"), (["forecast", "--seed", "-1"], "--seed")):
         cmd = [*args[:2], str(path), "--drug", "romiplostim", *args[2:]] if args[0] == "fit" else [args[0], str(path), "--drug",
                                                                                                    "romiplostim", *args[1:]]
         assert main(cmd) == 2, cmd
         assert flag in capsys.readouterr().err
+
+
+def test_a_count_not_in_1e9_per_litre_is_refused():
+    """DV 1e12 (a count per litre) was fitted as 10^12 x10^9/L."""
+    from moasim.errors import DataError
+
+    data = pd.DataFrame([[1, 0.0, 0, 0, 20.0, 0], [1, 24.0, 0, 0, 1e12, 0]], columns=COLS).astype(str)
+    with pytest.raises(DataError, match="column DV"):
+        fit_patient(data, "romiplostim", posterior="laplace")

@@ -126,6 +126,12 @@ def test_cli_blot_json_plot_and_errors(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["blot", str(tmp_path / "b.tif"), "--lanes", "6", "--bands", "a,b,c"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+    # a band normalised by itself (a ratio of 1 in every lane) and --vehicle without --phospho (ignored before)
+    for extra, needle in ((["--phospho", "pSTAT5", "--loading", "pSTAT5"], "loading target"), (["--vehicle", "veh"], "--vehicle")):
+        assert main(["blot", str(tmp_path / "b.tif"), "--lanes", "6", "--bands", "pSTAT5,GAPDH", "--invert", "no",
+                     "--lane-labels", "veh,a,b,c,d,e", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     assert main(["blot", str(tmp_path / "bad.png"), "--json"]) == 2
 

@@ -58,6 +58,9 @@ def test_fit_dose_response_5pl_human_plot_and_table(tmp_path, capsys):
         ("conc,resp\n1,2\n", []),
         ("concentration,response\n1,2\n2,3\n", []),
         ("\x00\x01\x02garbage\xff", []),
+        # a non-finite held bottom: "no convergence" with exit 1, or numpy warnings (before)
+        ("concentration,response\n0,1\n1,2\n2,3\n4,5\n8,6\n", ["--fix-bottom", "nan"]),
+        ("concentration,response\n0,1\n1,2\n2,3\n4,5\n8,6\n", ["--fix-bottom", "inf"]),
     ],
 )
 def test_fit_dose_response_bad_input_one_line_exit_2(tmp_path, capsys, content, extra):
@@ -78,3 +81,15 @@ def test_fit_dose_response_compare_models(tmp_path, capsys):
     mc = obj["model_comparison"]["eltrombopag"]
     assert mc["reduced"] == "4pl" and mc["full"] == "5pl" and mc["df_num"] == 1
     assert main(["fit", "dose-response", str(f), "--compare", "4pl"]) == 2
+
+
+def test_ungrouped_fit_of_a_grouped_table_says_so(tmp_path, capsys):
+    """Two compounds in one table without --group: one pooled curve, and a note naming the
+    column (it was silently ignored: EC50 2.6 between two compounds 30-fold apart)."""
+    f = tmp_path / "dr.csv"
+    _write_dr(f)
+    assert main(["fit", "dose-response", str(f), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("'compound'" in n and "--group compound" in n for n in notes), notes
+    assert main(["fit", "dose-response", str(f), "--group", "compound", "--json"]) == 0
+    assert not any("not used" in n for n in json.loads(capsys.readouterr().out)["notes"])

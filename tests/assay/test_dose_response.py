@@ -109,7 +109,8 @@ def _curve_fit(f, x, y, p0, sigma=None):
 
 
 @pytest.mark.reference
-@pytest.mark.parametrize("truth", [(100.0, 1000.0, 1.3, 1.2), (800.0, 5000.0, 20.0, -0.8), (0.0, 1.0, 0.05, 2.5)])
+@pytest.mark.parametrize("truth", [(100.0, 1000.0, 1.3, 1.2), (800.0, 5000.0, 20.0, -0.8), (0.0, 1.0, 0.05, 2.5),
+                                   (1e6, 1e8, 10.0, 1.0)])  # luminescence counts: the asymptotes' SEs were ~1e-9 here
 def test_4pl_matches_curve_fit(truth):
     rng = np.random.default_rng(11)
     x, y = _plate(rng, truth)
@@ -475,3 +476,26 @@ def test_notes_flag_step_like_and_extrapolated_fits():
     assert any("narrower than the dose spacing" in n for n in steep.notes)
     ok = fit_4pl(*_plate(rng, (100.0, 1000.0, 1.3, 1.2)))
     assert ok.notes == ()
+
+
+@pytest.mark.parametrize("se", ["gauss-newton", "hessian"])
+def test_standard_errors_do_not_depend_on_the_response_unit(se):
+    """The same plate in other response units (x1e-2 ... x1e6): the same relative SEs."""
+    rng = np.random.default_rng(5)
+    x, y = _plate(rng, (1000.0, 1e5, 10.0, 1.0))
+    ref = fit_4pl(x, y, se=se)
+    for scale in (1e-2, 1e3, 1e6):
+        fit = fit_4pl(x, y * scale, se=se)
+        for k in ("bottom", "top"):
+            assert _rel(fit.se[k], scale * ref.se[k]) < 1e-4, (scale, k)
+        for k in ("ec50", "hill"):
+            assert _rel(fit.se[k], ref.se[k]) < 1e-4, (scale, k)
+
+
+def test_a_noise_free_step_keeps_its_ec50_interval_over_the_bracketing_doses():
+    """Hill 50 and no noise: the EC50 can be anywhere between the two doses around the step, so
+    its interval spans them (the profile alone gave a zero-width interval, [5.654, 5.654])."""
+    x = np.repeat(np.r_[0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0], 3)
+    fit = fit_4pl(x, _f4(x, 1000.0, 1e5, 5.654, 50.0))
+    lo, hi = fit.ci95["ec50"]
+    assert lo <= 3.0 and hi >= 10.0 and any("only between 3 and 10" in n for n in fit.notes)

@@ -76,6 +76,8 @@ def refused(argv, capsys, tmp_path, needle: str) -> str:
     # accepted and ignored before (a probe of the CLI as a new user)
     (["export", "sbml", "--drug", "eltrombopag", "--every", "1 day", "-o", "x.xml"], "--every"),
     (["export", "sbml", "--drug", "eltrombopag", "--route", "oral", "-o", "x.xml"], "--route"),
+    (["export", "sbml", "--drug", "eltrombopag", "--days", "10", "-o", "x.xml"], "--days"),
+    (["export", "sbml", "--drug", "romosozumab", "--population", "itp", "-o", "x.xml"], "--population"),
     (["simulate", "--drug", "romiplostim", "--dose", "3 ug/kg", "--count", "3", "--days", "7"], "--count"),
     (["simulate", "--drug", "romiplostim", "--dose", "3 ug/kg", "--dv", "tpo", "--days", "7"], "--dv"),
     (["fit", "dose-response", os.path.join(EXAMPLES, "lab", "ctg.csv"), "--group", "compound", "--out", "/sys/x.csv"], "writable"),

@@ -70,6 +70,10 @@ def test_design_md_bone_spec_parses():
     (lambda d: d["arms"][0].update(then={"drug": "denosumab", "dose": "60 mg"}), "arms[romo].then"),
     (lambda d: d["arms"][0].update(route="oral"), "route of romosozumab"),
     (lambda d: d["arms"][0].update(dose="210 mL"), "arms[romo].dose"),
+    # one dose for a "treatment period": the period changed nothing (accepted and ignored before)
+    (lambda d: d["arms"][0].pop("every") and d["arms"][0].update({"for": "12 months"}), "arms[romo].for"),
+    # a T-score range the distribution does not reach: refused mid-run before
+    (lambda d: d["population"].update(baseline_t_score={"mean": -2, "sd": 0.1, "min": 3, "max": 4}), "population.baseline_t_score"),
 ])
 def test_bad_bone_specs_are_refused_with_one_line(mutate, needle, assert_refused):
     d = _bone()
@@ -156,6 +160,21 @@ def test_katz_interval_of_a_risk_ratio_by_hand():
     se = math.sqrt(1 / 10 - 1 / 100 + 1 / 20 - 1 / 100)
     assert r["estimate"] == pytest.approx(0.5)
     assert r["ci95"] == pytest.approx([0.5 * math.exp(-1.959964 * se), 0.5 * math.exp(1.959964 * se)], rel=1e-6)
+
+
+def test_risk_ratio_with_a_zero_count_contains_its_estimate():
+    """0/20 vs 4/20: RR 0, its interval from 0 to the continuity-corrected Katz upper limit
+    (0.5/20.5 vs 4.5/20.5: SE sqrt(1/0.5 - 1/20.5 + 1/4.5 - 1/20.5)); 4/20 vs 0/20: RR infinite;
+    0/20 vs 0/20: no ratio and no interval (it printed 0 [0.008, 2.6] and nan [0.02, 48])."""
+    ep = parse_trial_spec(_bone()).endpoints[3]
+    zero, four = (np.zeros(20), np.ones(20)), (np.r_[np.ones(4), np.zeros(16)], np.ones(20))
+    r = evaluate_contrast(ep, [zero], [four])
+    se = math.sqrt(1 / 0.5 - 1 / 20.5 + 1 / 4.5 - 1 / 20.5)
+    assert r["estimate"] == 0 and r["ci95"] == pytest.approx([0.0, (0.5 / 4.5) * math.exp(1.959964 * se)], rel=1e-9)
+    r = evaluate_contrast(ep, [four], [zero])
+    assert r["estimate"] == math.inf and r["ci95"][1] == math.inf and 0 < r["ci95"][0] < 9.0
+    r = evaluate_contrast(ep, [zero], [zero])
+    assert math.isnan(r["estimate"]) and all(math.isnan(x) for x in r["ci95"])
 
 
 def test_sequence_starts_the_follow_on_when_the_first_treatment_ends():

@@ -69,6 +69,7 @@ def _spec(**changes):
     (lambda d: d["arms"].append({"name": "elt", "drug": "eltrombopag", "dose": "50 mg", "every": "1 day",
                                  "food": {"kind": "high_fat"}}), "arms[elt].food.kind"),
     (lambda d: d["population"].update(baseline_platelets={"min": 120, "max": 200}), "population.baseline_platelets.min"),
+    (lambda d: d["arms"].append({"name": "one", "drug": "romiplostim", "dose": "3 ug/kg", "for": "4 weeks"}), "arms[one].for"),
 ])
 def test_bad_specs_are_refused_with_one_line(mutate, needle, assert_refused):
     d = json.loads(json.dumps(SPEC))
@@ -317,6 +318,9 @@ def test_vectorised_bootstrap_equals_the_one_draw_at_a_time_loop(kind, statistic
             if kind == "responder":
                 continue  # one replicate of a proportion: Wilson, no bootstrap
             got = evaluate_endpoint(ep, [(v, e)], seed=5)
+            if n == 1:  # nothing to resample: no interval (a bootstrap gave [x, x])
+                assert all(np.isnan(got["ci95"]))
+                continue
             draws = np.random.default_rng(5)
             boots = [reference(v[i], e[i]) for i in (draws.integers(0, n, n) for _ in range(2000))]
             lo, hi = np.quantile(np.array(boots), [0.025, 0.975], method="inverted_cdf")

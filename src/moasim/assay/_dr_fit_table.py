@@ -118,10 +118,26 @@ def fit_dose_response(data: pd.DataFrame | str | os.PathLike, *, concentration: 
     potency, parallel, notes = {}, None, ()
     if len(labels) > 1:
         potency, parallel, notes = _relative_potency(groups, ref, curves, opts)
+    if group is None:
+        notes = (*notes, *_unused_labels(df_in, (concentration, response, weights)))
     return DoseResponseResult(model=model[:3], concentration_column=concentration, response_column=response,
                               group_column=group, reference=labels[ref] if len(labels) > 1 else None,
                               groups=MappingProxyType(curves), relative_potency=MappingProxyType(potency),
                               parallelism=parallel, shared=tuple(shared), notes=notes)
+
+
+def _unused_labels(df: pd.DataFrame, used) -> tuple[str, ...]:
+    """Notes for text columns that look like groups (2 to 50 distinct values) when no ``group``
+    was given: their curves were pooled into one (e.g. two compounds 30-fold apart in potency)."""
+    out = []
+    for col in df.columns:
+        if col in used or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        k = df[col].nunique(dropna=True)
+        if 2 <= k <= 50:
+            out.append(f"column {col!r} has {k} values and is not used: all rows were fitted as one curve "
+                       f"(give group={col!r}, --group {col} on the command line, to fit each)")
+    return tuple(out)
 
 
 def _table(data) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from ._dr_models import _external, _Group, _names
 from ._dr_results import CurveFit
 from .._frozen import read_only
 from ._dr_status import _asymmetry_note, _design_notes, _ec50_bound, _step_bracket, _step_note
-from ._nls import _ALL, ASYM_CLIP, _curve, _exp, _jacobian
+from ._nls import _ALL, ASYM_CLIP, _curve, _exp, _jacobian, scaled_pinv
 from ._profile import ProfileInterval, profile_interval
 
 _LEVEL = 0.95
@@ -120,7 +120,7 @@ def _flag_outliers(resid_g, fit: _JointFit, g: int, alpha) -> np.ndarray:
         return np.zeros(resid_g.size, dtype=bool)
     J = _jacobian(fit.theta, fit.design, fit.data)
     with np.errstate(all="ignore"):
-        H = np.einsum("ij,jk,ik->i", J, np.linalg.pinv(J.T @ J), J)
+        H = np.einsum("ij,jk,ik->i", J, scaled_pinv(J.T @ J, rcond=1e-15), J)  # leverages, unit-free
     start = sum(a.size for a in fit.data.y[:g])
     h = np.clip(H[start:start + resid_g.size], 0, 1 - 1e-12)
     n = fit.data.n
@@ -224,6 +224,9 @@ def _ec50_interval(t: _ParameterTable, q: np.ndarray, x: np.ndarray,
         return (False, False), notes
     pi = profile(t.se_ln_ec50)
     t.ci95["ec50"] = (_exp(pi.lower), _exp(pi.upper))
+    if step is not None:  # the data place the EC50 anywhere between the bracketing doses: so must its
+        # interval (a noise-free step gave a zero-width profile interval inside it)
+        t.ci95["ec50"] = (min(t.ci95["ec50"][0], step[0]), max(t.ci95["ec50"][1], step[1]))
     notes.extend(_profile_notes(pi, "EC50"))
     return (pi.lower_open, pi.upper_open), notes
 

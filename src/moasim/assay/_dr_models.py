@@ -39,6 +39,8 @@ def _kind(model: str, fix_bottom: float | None) -> str:
     """Internal kind of a checked model name: ``'3pl'``/``'5pl0'`` when the bottom is held fixed."""
     if fix_bottom is None:
         return model
+    if isinstance(fix_bottom, bool) or not isinstance(fix_bottom, (int, float)) or not math.isfinite(fix_bottom):
+        raise SpecError(invalid_value("fix_bottom", fix_bottom, "a finite response value (the bottom plateau to hold)"))
     return {"3pl": "3pl", "4pl": "3pl", "5pl": "5pl0"}[model]
 
 

@@ -414,6 +414,18 @@ def _project_linear(thetas: np.ndarray, design: _Design, data: _Data, lin: np.nd
 # ---------------------------------------------------------------------------------------
 
 
+def scaled_pinv(info: np.ndarray, rcond: float = 1e-13) -> np.ndarray:
+    """Pseudo-inverse of a symmetric information matrix, taken on its correlation scale.
+
+    The asymptotes carry the response's unit and ec50/hill do not, so with responses of
+    1e6-1e8 (luminescence counts) the raw matrix spans > 1e13 and pinv's cut-off dropped the
+    asymptotes' directions (standard errors ~1e-9). Scaling rows and columns by the square
+    root of the diagonal makes the result independent of the response unit."""
+    d = np.sqrt(np.abs(np.diag(info)))
+    d[d == 0] = 1.0
+    return np.linalg.pinv(info / np.outer(d, d), rcond=rcond) / np.outer(d, d)
+
+
 def _half_rss_hessian(theta: np.ndarray, design: _Design, data: _Data, cols: np.ndarray | None = None) -> np.ndarray:
     """Hessian of RSS/2 in theta (restricted to ``cols``): central differences of the analytic gradient ``J^T r``."""
     cols = np.arange(theta.size) if cols is None else np.asarray(cols, dtype=int)
@@ -447,7 +459,7 @@ def _cov_theta(theta, design, data, rss, df, method: str = "gauss-newton", fixed
             info = Jc.T @ Jc if method == "gauss-newton" else _half_rss_hessian(theta, design, data, cols)
             if not np.all(np.isfinite(info)):
                 raise np.linalg.LinAlgError("non-finite information matrix")
-            cov[np.ix_(cols, cols)] = s2 * np.linalg.pinv(info, rcond=1e-13)
+            cov[np.ix_(cols, cols)] = s2 * scaled_pinv(info)
     except np.linalg.LinAlgError:
         cov = np.full((P, P), np.nan)
     return J, cov

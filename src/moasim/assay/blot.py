@@ -468,6 +468,10 @@ def normalise_blot(measurements: pd.DataFrame | BlotQuantification | Mapping[str
     for t in (phospho, total, loading):
         if t is not None and t not in targets:
             raise SpecError(unknown_name("target", t, targets))
+    roles = [(f, t) for f, t in (("phospho", phospho), ("total", total), ("loading", loading)) if t is not None]
+    for i, (f, t) in enumerate(roles):  # a band normalised by itself: a ratio of 1 in every lane
+        if any(t == u for _, u in roles[:i]):
+            raise SpecError(invalid_value(f"{f} target", t, f"a band other than the {next(g for g, u in roles if u == t)} target"))
     out = wide[["lane", "lane_label"]].copy()
     for t in (phospho, total, loading):
         if t is not None:

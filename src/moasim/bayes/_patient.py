@@ -69,6 +69,10 @@ def patient_priors(drug: str, subject: Subject) -> tuple[Prior, ...]:
     return tuple(out)
 
 
+#: the largest plausible platelet count (10^9/L): extreme thrombocytosis stays below ~5,000
+MAX_COUNT = 10_000.0
+
+
 class PatientProblem:
     """Predictions and -2 log posterior of one patient's record (one ID of an event dataset)."""
 
@@ -90,6 +94,10 @@ class PatientProblem:
         if any(o["dv"] <= 0 and not o["blq"] for o in obs):
             bad = next(o for o in obs if o["dv"] <= 0 and not o["blq"])
             raise DataError(invalid_value(f"data row {bad['row']}, column DV", bad["dv"], "a platelet count > 0 (or BLQ 1 with DV the limit)"))
+        if any(o["dv"] > MAX_COUNT for o in obs):  # a count per L or per uL, not per 1e9/L (1e12 was fitted)
+            bad = next(o for o in obs if o["dv"] > MAX_COUNT)
+            raise DataError(invalid_value(f"data row {bad['row']}, column DV", bad["dv"],
+                                          f"a platelet count in 10^9/L, at most {MAX_COUNT:g} (e.g. 45, not 45e9 or 45000)"))
         self.t_obs = np.array([o["time_days"] for o in obs])
         self.t_sim = np.unique(np.concatenate([[0.0], self.t_obs]))  # simulated times of the objective
         self.obs_index = np.searchsorted(self.t_sim, self.t_obs)

@@ -41,6 +41,10 @@ FIRST_EVALUATIONS, MAX_EVALUATIONS = 15, 100
 HOPELESS = 40.0
 #: the search stays within this many prior SDs of the typical patient (prior mass beyond: < 1e-9)
 Z_BOUND = 6.0
+#: SIR is kept only when its importance weights are spread over at least this many draws
+#: (effective sample size); below, the proposals missed the posterior and the resampled
+#: intervals can exclude the MAP itself: the Laplace approximation is reported instead
+SIR_MIN_ESS = 50.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +89,9 @@ class PatientFit:
                 lo, hi = np.percentile(self.samples[:, k], [2.5, 97.5])
             out[p.name] = {"estimate": float(p.typical * math.exp(p.omega * self.best.z[k])),
                            "ci95": [float(p.typical * math.exp(p.omega * lo)), float(p.typical * math.exp(p.omega * hi))],
-                           "prior": {"typical": p.typical, "omega": p.omega, "source": p.source}, "unit": p.unit}
+                           "prior": {"typical": p.typical, "omega": p.omega, "source": p.source}, "unit": p.unit,
+                           # the MAP on the search box (Z_BOUND prior SDs): the data push past it
+                           "at_bound": bool(abs(self.best.z[k]) >= Z_BOUND * (1 - 1e-6))}
         return out
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -325,9 +331,13 @@ def _sir(fit: PatientFit, proposals: int, resample: int, seed: int, inflate: flo
         return fit  # nothing to resample: keep the Laplace approximation
     wts = np.exp(lw - lw.max())
     wts /= wts.sum()
+    ess = float(1.0 / np.sum(wts**2))
+    if ess < SIR_MIN_ESS:  # collapsed onto a few draws (it reported intervals without their own MAP)
+        return PatientFit(problem=p, components=comps, method=f"MAP + Laplace; SIR not used: effective sample size {ess:.1f} "
+                                                               f"< {SIR_MIN_ESS:g} of {proposals} proposals", ess=ess)
     idx = rng.choice(proposals, size=resample, p=wts)
     return PatientFit(problem=p, components=comps, samples=Z[idx], sample_nonresponder=np.array([comps[k].non_responder for k in which[idx]]),
-                      method="MAP + Laplace + SIR", ess=float(1.0 / np.sum(wts**2)))
+                      method="MAP + Laplace + SIR", ess=ess)
 
 
 def _mcmc(fit: PatientFit, samples: int, seed: int, progress: bool) -> PatientFit:

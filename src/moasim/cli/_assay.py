@@ -316,6 +316,9 @@ def _run_blot(args) -> int:
     quants = [main_q] + [blot.quantify_blot(path, band_names=[tgt], **opts) for tgt, path in extra]
     table = pd.concat([q.to_frame().assign(image=q.source) for q in quants], ignore_index=True)
     norm = None
+    for flag in ("total", "loading", "vehicle"):  # they only act through the normalisation (ignored before)
+        if getattr(args, flag) is not None and not args.phospho:
+            raise SpecError(invalid_value(f"--{flag}", getattr(args, flag), "used with --phospho (the target to normalise)"))
     if args.phospho:
         norm = blot.normalise_blot(table, phospho=args.phospho, total=args.total, loading=args.loading, vehicle=args.vehicle)
     if args.plot:

@@ -11,13 +11,18 @@ def run(args) -> int:
     from ..layers import layer_for
 
     check_out_path(args.output, (".xml", ".sbml"), "-o/--output")
-    for flag in ("every", "route"):
+    for flag in ("every", "route", "days"):
         if getattr(args, flag) is not None and not args.dose:
             raise SpecError(invalid_value(f"--{flag}", getattr(args, flag), "used with --dose (the regimen written as SBML events)"))
     export = layer_for(drug=args.drug).load("export_sbml")
-    sbml, what, n_events = export(args.drug, args.population, args.dose, args.every, args.route, args.days)
+    sbml, what, n_events = export(args.drug, args.population, args.dose, args.every, args.route,
+                                  args.days if args.days is not None else DEFAULT_DAYS)
     write_atomic(args.output, lambda p: open(p, "w").write(sbml))
     return _report(args, what, sbml, n_events)
+
+
+#: span of the dose events when --days is not given (days)
+DEFAULT_DAYS = 28.0
 
 
 def platelet_model_sbml(drug: str, population: str, dose: str | None, every: str | None, route: str | None,
@@ -32,7 +37,7 @@ def platelet_model_sbml(drug: str, population: str, dose: str | None, every: str
     from ..units import to_unit
 
     d = get_drug(drug)
-    subject = Subject(population=population)
+    subject = Subject(population=population or "healthy")
     model = build_model((d.name,), subject)
     events = []
     if dose:
@@ -50,6 +55,10 @@ def platelet_model_sbml(drug: str, population: str, dose: str | None, every: str
 def bone_model_sbml(drug: str, population: str, dose: str | None, every: str | None, route: str | None,
                     days: float) -> tuple[str, str, int]:
     """SBML of the bone model (drug-free steady state; every bone drug's PK is in it)."""
+    from ..layers import BONE
+
+    if population not in (None, *BONE.populations):  # the thrombopoiesis populations were ignored
+        raise SpecError(invalid_value("--population", population, f"{' | '.join(BONE.populations)} for {drug} (a bone-model drug)"))
     if dose:
         raise SpecError(invalid_value("--dose", dose, "no dose for bone-model export (the model is exported drug-free)"))
     from ..library.bone import bone_sbml
@@ -71,11 +80,11 @@ def register(sub) -> None:
     fmt = p.add_subparsers(dest="format", metavar="FORMAT")
     s = fmt.add_parser("sbml", help="SBML Level 3 via Antimony; time in days, canonical units")
     s.add_argument("--drug", required=True)
-    s.add_argument("--population", default="healthy", help="healthy | itp | aplastic")
+    s.add_argument("--population", help="healthy | itp | aplastic (default healthy); postmenopausal_osteoporosis for a bone drug")
     s.add_argument("--dose", help="include a regimen as SBML events, e.g. '1 ug/kg'")
     s.add_argument("--every", help="dosing interval, e.g. '1 week'")
     s.add_argument("--route", help="sc | iv | oral")
-    s.add_argument("--days", type=float, default=28.0, help="span covered by the dose events (days)")
+    s.add_argument("--days", type=float, help="span covered by the dose events (days; default 28, with --dose)")
     s.add_argument("-o", "--output", required=True, help="output file (.xml)")
     s.add_argument("--json", action="store_true", help="print one JSON object (what was written)")
     s.set_defaults(func=run)

@@ -47,6 +47,8 @@ def _fit(args):
 
     if args.drug is None:
         raise SpecError(invalid_value("--drug", None, "the drug the record doses"))
+    if args.seed < 0:  # numpy's SeedSequence raised a traceback
+        raise SpecError(invalid_value("--seed", args.seed, "an integer >= 0"))
     if args.plot:
         check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
     samples = getattr(args, "samples", None)  # None: the default number of MCMC draws
@@ -82,7 +84,8 @@ def _run_fit(args) -> int:
         yield f"  -2 log posterior {d['objective']:.2f}; P(receptor-level non-responder) {d['non_responder_probability']:.3f}"
         for name, v in d["parameters"].items():
             yield (f"  {name:20s} {v['estimate']:10.4g} {v['unit']:8s} 95% {v['ci95'][0]:.4g}-{v['ci95'][1]:.4g}   "
-                   f"(prior {v['prior']['typical']:.4g}, omega {v['prior']['omega']:.2f})")
+                   f"(prior {v['prior']['typical']:.4g}, omega {v['prior']['omega']:.2f})"
+                   + ("   AT BOUND: 6 prior SDs from typical, the data push further" if v["at_bound"] else ""))
 
     return _emit(args, fit, d, lines)
 
@@ -109,6 +112,8 @@ def _run_forecast(args) -> int:
             mark = "  <- recommended" if name == fc.recommended else ""
             yield (f"  {name:24s} P(in target) {r['p_in_target']:.2f}  P(<50) {r['p_below_50']:.2f}  P(>400) {r['p_above_400']:.2f}  "
                    f"day {r['time_days'][-1]:g}: median {r['median'][-1]:.0f} (90% {r['p5'][-1]:.0f}-{r['p95'][-1]:.0f}){mark}")
+        yield ("  P: every true weekly count of the horizon (no assay error); median and 90% band: the measured count "
+               f"(residual SD {fit.problem.sd:g})")
         if fc.caveat:
             yield f"  caveat: {fc.caveat}"
 

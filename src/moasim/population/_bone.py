@@ -115,6 +115,12 @@ class BonePopulationSpec:
             raise SpecError(invalid_value("population.baseline_t_score", [self.t_score_mean, self.t_score_sd], "mean in [-6, 4], sd >= 0"))
         if self.t_score_sd == 0 and not self.t_score_min <= self.t_score_mean <= self.t_score_max:
             raise SpecError(invalid_value("population.baseline_t_score.mean", self.t_score_mean, "a value within [min, max] when sd is 0"))
+        if self.t_score_sd > 0:  # the sampler draws until a T-score falls in range: refuse before any work starts
+            cdf = lambda v: 0.5 * (1 + math.erf((v - self.t_score_mean) / (self.t_score_sd * math.sqrt(2))))  # noqa: E731
+            if cdf(self.t_score_max) - cdf(self.t_score_min) < 1e-3:
+                raise SpecError(invalid_value("population.baseline_t_score", [self.t_score_min, self.t_score_max],
+                                              f"a range that holds some of the T-score distribution (mean {self.t_score_mean:g}, "
+                                              f"sd {self.t_score_sd:g})"))
 
 
 @dataclass(frozen=True, slots=True)

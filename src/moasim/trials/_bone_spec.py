@@ -108,6 +108,9 @@ def parse_arm(d: Any, i: int | str, where: str | None = None) -> BoneArmSpec:
     for_days = _days(d["for"], f"arms[{name}].for") if "for" in d else None
     if for_days is not None and for_days <= 0:
         raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a treatment period > 0"))
+    if for_days is not None and every is None and "then" not in d:  # one dose: the period changed nothing
+        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a treatment period of repeated doses (with every) "
+                                                                     "or before a follow-on (then)"))
     reg = BoneRegimen(drug=drug, dose=f"{value} {unit}", route=d.get("route"))  # checks the route
     then = None
     if "then" in d:

@@ -170,6 +170,8 @@ def evaluate_endpoint(ep, per_replicate: list[tuple[np.ndarray, np.ndarray]], se
     est = ests[0]
     if ep.kind in _PROPORTIONS:  # Wilson over the subjects the proportion is defined for
         return {"estimate": est, "ci95": list(wilson(est, int(np.isfinite(v).sum())))}
+    if np.isfinite(v).sum() < 2:  # one subject: a bootstrap has nothing to resample (it gave [x, x])
+        return {"estimate": est, "ci95": [float("nan"), float("nan")]}
     rng = np.random.default_rng(seed)
     idx = np.array([rng.integers(0, len(v), len(v)) for _ in range(2000)])  # the same draws, one at a time
     boots = arm_statistics(ep, v[idx], e[idx])  # all 2,000 resamples at once
@@ -205,11 +207,18 @@ def evaluate_contrast(ep, arm: list[tuple[np.ndarray, np.ndarray]], ref: list[tu
     est = contrast((va, ea), (vr, er))
     if ratio:
         xa, na, xr, nr = float(np.nansum(va)), int(np.isfinite(va).sum()), float(np.nansum(vr)), int(np.isfinite(vr).sum())
-        if xa == 0 or xr == 0:
+        if xa == 0 and xr == 0:  # 0/0: no ratio, and no interval either (it printed nan [0.02, 48])
+            return {"estimate": float("nan"), "ci95": [float("nan"), float("nan")]}
+        zero_a, zero_r = xa == 0, xr == 0
+        if zero_a or zero_r:
             xa, xr, na, nr = xa + 0.5, xr + 0.5, na + 0.5, nr + 0.5
         rr = (xa / na) / (xr / nr)
         se = np.sqrt(1 / xa - 1 / na + 1 / xr - 1 / nr)
-        return {"estimate": est, "ci95": [float(rr * np.exp(-1.959964 * se)), float(rr * np.exp(1.959964 * se))]}
+        lo, hi = float(rr * np.exp(-1.959964 * se)), float(rr * np.exp(1.959964 * se))
+        # a zero count: the estimate is 0 (or infinite), so the interval reaches it (it ended at 0.008)
+        return {"estimate": float("inf") if zero_r else est, "ci95": [0.0 if zero_a else lo, float("inf") if zero_r else hi]}
+    if np.isfinite(va).sum() < 2 or np.isfinite(vr).sum() < 2:  # as evaluate_endpoint: no resampling of one subject
+        return {"estimate": est, "ci95": [float("nan"), float("nan")]}
     rng = np.random.default_rng(seed)
     boots = [contrast((va[ia], ea[ia]), (vr[ir], er[ir]))
              for ia, ir in ((rng.integers(0, len(va), len(va)), rng.integers(0, len(vr), len(vr))) for _ in range(2000))]

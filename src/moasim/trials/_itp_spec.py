@@ -228,6 +228,8 @@ def parse_arm(d: Any, i: int) -> ItpArmSpec:
         raise SpecError(invalid_value(f"arms[{name}].dose", None, "a dose with unit (e.g. '5 mg') or a titration rule"))
     value, unit = parse_dose(d["dose"], f"arms[{name}].dose")
     every = _interval(d["every"], name) if "every" in d else None
+    if for_days is not None and every is None:  # one dose: the period changed nothing
+        raise SpecError(invalid_value(f"arms[{name}].for", d["for"], "a dosing period of repeated doses (with every)"))
     return ItpArmSpec(name=name, drug=drug, dose=value, unit=unit, every_days=every, route=route, food=food, for_days=for_days,
                       **rescue)
 
