@@ -172,3 +172,17 @@ def test_a_count_not_in_1e9_per_litre_is_refused():
     data = pd.DataFrame([[1, 0.0, 0, 0, 20.0, 0], [1, 24.0, 0, 0, 1e12, 0]], columns=COLS).astype(str)
     with pytest.raises(DataError, match="column DV"):
         fit_patient(data, "romiplostim", posterior="laplace")
+
+
+def test_a_record_read_in_the_wrong_time_unit_is_reported_as_a_misfit():
+    """Weekly doses read as every 168 days (TIME in h read as days): the individual prediction
+    stays flat under counts rising 15 -> 100, and the fit says so (it printed tight intervals
+    without a word); the same record in its own unit gets no caveat."""
+    rows = []
+    for w in range(8):
+        rows += [[1, 168.0 * w, 0, 0, [15, 18, 25, 40, 55, 70, 85, 90][w], 0], [1, 168.0 * w, 1, 0.21, ".", 1]]
+    rows.append([1, 1344.0, 0, 0, 100, 0])
+    data = pd.DataFrame(rows, columns=COLS).astype(str)
+    assert fit_patient(data, "romiplostim", posterior="laplace").to_json_dict()["caveat"] is None
+    wrong = fit_patient(data, "romiplostim", posterior="laplace", time_unit="day").to_json_dict()["caveat"]
+    assert wrong is not None and "--time-unit" in wrong

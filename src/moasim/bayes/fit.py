@@ -45,6 +45,10 @@ Z_BOUND = 6.0
 #: (effective sample size); below, the proposals missed the posterior and the resampled
 #: intervals can exclude the MAP itself: the Laplace approximation is reported instead
 SIR_MIN_ESS = 50.0
+#: RMS of the weighted residuals (in assay SDs) above which a fit is reported as a misfit: high,
+#: because the within-patient drift of disease activity, not in the likelihood, also spreads real
+#: counts beyond the assay error; meant for gross misfits (wrong units, missing doses)
+MISFIT_RMS = 6.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,8 +117,21 @@ class PatientFit:
         pred = p.simulate(self.best.z, self.best.non_responder, p.t_sim)
         return {"time_days": p.t_obs.tolist(), "observed": np.exp(p.log_dv).tolist(), "ipred": pred[p.obs_index].tolist()}
 
+    def caveat(self) -> str | None:
+        """A note when the individual prediction misses the counts by far more than the assay
+        error (RMS of the weighted residuals > MISFIT_RMS): the model cannot describe the record,
+        often because of a wrong --time-unit or --amount-unit, and the intervals mean little."""
+        pr = self.predictions()
+        obs, ipred = np.asarray(pr["observed"]), np.asarray(pr["ipred"])
+        with np.errstate(all="ignore"):
+            rms = float(np.sqrt(np.mean((np.log(obs / ipred) / self.problem.sd) ** 2)))
+        if not rms > MISFIT_RMS:
+            return None
+        return (f"the fit misses the counts by {rms:.1f} assay SDs (RMS): the model does not describe this record; check the "
+                "units of TIME and AMT (--time-unit, --amount-unit) and the dosing rows")
+
     def to_json_dict(self) -> dict:
-        return {"parameters": self.parameters(), "objective": self.best.objective,
+        return {"parameters": self.parameters(), "objective": self.best.objective, "caveat": self.caveat(),
                 "non_responder_probability": float(sum(c.weight for c in self.components if c.non_responder)),
                 "predictions": self.predictions(), "residual_sd": self.problem.sd,
                 "id": self.problem.record.id, "drug": self.problem.drug.name,

@@ -7,6 +7,10 @@ from ..limits import check_days, check_interval
 from ._common import check_out_path, print_json, write_atomic
 
 
+#: span of the dose events when --days is not given (days)
+DEFAULT_DAYS = 28.0
+
+
 def run(args) -> int:
     from ..layers import layer_for
 
@@ -19,10 +23,6 @@ def run(args) -> int:
                                   args.days if args.days is not None else DEFAULT_DAYS)
     write_atomic(args.output, lambda p: open(p, "w").write(sbml))
     return _report(args, what, sbml, n_events)
-
-
-#: span of the dose events when --days is not given (days)
-DEFAULT_DAYS = 28.0
 
 
 def platelet_model_sbml(drug: str, population: str, dose: str | None, every: str | None, route: str | None,

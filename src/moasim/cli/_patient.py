@@ -76,6 +76,8 @@ def _emit(args, result, as_json: dict, lines) -> int:
 
 
 def _run_fit(args) -> int:
+    from ..bayes.fit import Z_BOUND
+
     fit = _fit(args)
     d = fit.to_json_dict()
 
@@ -85,7 +87,9 @@ def _run_fit(args) -> int:
         for name, v in d["parameters"].items():
             yield (f"  {name:20s} {v['estimate']:10.4g} {v['unit']:8s} 95% {v['ci95'][0]:.4g}-{v['ci95'][1]:.4g}   "
                    f"(prior {v['prior']['typical']:.4g}, omega {v['prior']['omega']:.2f})"
-                   + ("   AT BOUND: 6 prior SDs from typical, the data push further" if v["at_bound"] else ""))
+                   + (f"   AT BOUND: {Z_BOUND:g} prior SDs from typical, the data push further" if v["at_bound"] else ""))
+        if d["caveat"]:
+            yield f"  caveat: {d['caveat']}"
 
     return _emit(args, fit, d, lines)
 
