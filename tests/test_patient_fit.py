@@ -186,3 +186,10 @@ def test_a_record_read_in_the_wrong_time_unit_is_reported_as_a_misfit():
     assert fit_patient(data, "romiplostim", posterior="laplace").to_json_dict()["caveat"] is None
     wrong = fit_patient(data, "romiplostim", posterior="laplace", time_unit="day").to_json_dict()["caveat"]
     assert wrong is not None and "--time-unit" in wrong
+
+
+def test_counts_below_a_blq_limit_are_no_misfit():
+    """A BLQ row (count below its limit, DV = the limit) predicted far below the limit agrees
+    with it: no misfit caveat (its log residual would be 17 assay SDs)."""
+    data = pd.DataFrame([[1, 0.0, 0, 0, 20.0, 0, 0], [1, 24.0, 0, 0, 100.0, 0, 1]], columns=[*COLS, "BLQ"]).astype(str)
+    assert fit_patient(data, "romiplostim", posterior="laplace").to_json_dict()["caveat"] is None

@@ -124,7 +124,9 @@ class PatientFit:
         pr = self.predictions()
         obs, ipred = np.asarray(pr["observed"]), np.asarray(pr["ipred"])
         with np.errstate(all="ignore"):
-            rms = float(np.sqrt(np.mean((np.log(obs / ipred) / self.problem.sd) ** 2)))
+            r = np.log(obs / ipred) / self.problem.sd
+            r = np.where(self.problem.blq & (ipred <= obs), 0.0, r)  # below a BLQ row's limit: as observed
+            rms = float(np.sqrt(np.mean(r ** 2)))
         if not rms > MISFIT_RMS:
             return None
         return (f"the fit misses the counts by {rms:.1f} assay SDs (RMS): the model does not describe this record; check the "
