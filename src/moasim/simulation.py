@@ -113,6 +113,7 @@ def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titr
     if d is not None:
         route = route or d.routes[0]
         check_route(d, route)
+        every_days = check_interval(to_unit(every, "day", "every"), "every", every) if every is not None else None
         if titration:
             rule = get_rule(d.name, titration)
             if dose is not None:  # the prescribed start dose must be a level of the rule
@@ -121,17 +122,16 @@ def _simulate_thrombopoiesis(drug, dose, *, every, route, days, population, titr
                 if not any(abs(start - lv) < 1e-9 for lv in rule.levels):
                     raise DosingError(invalid_value("dose (titration start)", dose, f"one of the rule's levels {list(rule.levels)} {rule.unit}"))
                 rule = replace(rule, start=min(rule.levels, key=lambda lv: abs(lv - start)), start_east_asian=None)
-            if every is not None:  # the dosing interval of the titrated doses, as a trial arm's `every:`
-                rule = replace(rule, every_days=check_interval(to_unit(every, "day", "every"), "every", every))
+            if every_days is not None:  # the dosing interval of the titrated doses, as a trial arm's `every:`
+                rule = replace(rule, every_days=every_days)
             ctl = TitrationController(rule=rule, drug=d, route=route, params=dict(model.parameter_values), weight_kg=subject.weight_kg,
                                       t_end=days, east_asian=subject.east_asian, food=food)
             controllers.append(ctl)
-            regimen_text = f"{rule.name} titration, {route}" + (f", doses every {rule.every_days:g} d" if every is not None else "")
+            regimen_text = f"{rule.name} titration, {route}" + (f", doses every {rule.every_days:g} d" if every_days is not None else "")
         else:
             if dose is None:
                 raise DosingError(invalid_value("dose", None, "an amount with unit, e.g. '1 ug/kg' (or use titration='label')"))
             value, unit = parse_dose(dose)
-            every_days = check_interval(to_unit(every, "day", "every"), "every", every) if every is not None else None
             reg = Regimen(drug=d.name, dose=value, unit=unit, route=route, every_days=every_days, count=count)
             events = regimen_events(d, reg, days, model.parameter_values, subject.weight_kg, food)
             regimen_text = str(reg)

@@ -117,11 +117,12 @@ class PatientFit:
         pred = p.simulate(self.best.z, self.best.non_responder, p.t_sim)
         return {"time_days": p.t_obs.tolist(), "observed": np.exp(p.log_dv).tolist(), "ipred": pred[p.obs_index].tolist()}
 
-    def caveat(self) -> str | None:
+    def caveat(self, predictions: dict | None = None) -> str | None:
         """A note when the individual prediction misses the counts by far more than the assay
         error (RMS of the weighted residuals > MISFIT_RMS): the model cannot describe the record,
-        often because of a wrong --time-unit or --amount-unit, and the intervals mean little."""
-        pr = self.predictions()
+        often because of a wrong --time-unit or --amount-unit, and the intervals mean little.
+        ``predictions``: :meth:`predictions`, if already simulated."""
+        pr = predictions or self.predictions()
         obs, ipred = np.asarray(pr["observed"]), np.asarray(pr["ipred"])
         with np.errstate(all="ignore"):
             r = np.log(obs / ipred) / self.problem.sd
@@ -133,9 +134,10 @@ class PatientFit:
                 "units of TIME and AMT (--time-unit, --amount-unit) and the dosing rows")
 
     def to_json_dict(self) -> dict:
-        return {"parameters": self.parameters(), "objective": self.best.objective, "caveat": self.caveat(),
+        pred = self.predictions()  # one simulation, for the caveat and the output
+        return {"parameters": self.parameters(), "objective": self.best.objective, "caveat": self.caveat(pred),
                 "non_responder_probability": float(sum(c.weight for c in self.components if c.non_responder)),
-                "predictions": self.predictions(), "residual_sd": self.problem.sd,
+                "predictions": pred, "residual_sd": self.problem.sd,
                 "id": self.problem.record.id, "drug": self.problem.drug.name,
                 "method": self.method, "effective_sample_size": self.ess,
                 "non_responder_probability_samples": (float(np.mean(self.sample_nonresponder)) if self.samples is not None else None)}

@@ -15,6 +15,13 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
 
 
+def check_seed(value: int | None, field: str = "--seed") -> int | None:
+    """A seed flag: None (not given) or an integer >= 0 (numpy's SeedSequence raises a traceback on a negative one)."""
+    if value is not None and value < 0:
+        raise SpecError(invalid_value(field, value, "an integer >= 0"))
+    return value
+
+
 def check_out_path(path: str, allowed: tuple[str, ...], field: str) -> str:
     """Validate an output path's extension and directory before any work is done."""
     ext = os.path.splitext(path)[1].lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..errors import SpecError, invalid_value
-from ._common import check_out_path, print_json, write_atomic
+from ._common import check_out_path, check_seed, print_json, write_atomic
 
 _PLOTS = (".png", ".pdf", ".svg")
 
@@ -22,12 +22,6 @@ def _conc_nM(text: str | None, drug: str, field: str) -> float | None:
     return ligand(drug).nM(v, u)
 
 
-def _seed(v: int) -> int:
-    if v < 0:
-        raise SpecError(invalid_value("--seed", v, "an integer >= 0"))
-    return v
-
-
 def _proliferation(args) -> int:
     from ..library.invitro import run_proliferation_assay
 
@@ -38,7 +32,7 @@ def _proliferation(args) -> int:
     top = _conc_nM(args.top, args.drug, "--top")
     if args.dilution is not None and not (math.isfinite(args.dilution) and args.dilution > 1):
         raise SpecError(invalid_value("--dilution", args.dilution, "a dilution factor > 1"))
-    a = run_proliferation_assay(args.drug, args.cells, seed=_seed(args.seed), top_nM=top,
+    a = run_proliferation_assay(args.drug, args.cells, seed=check_seed(args.seed), top_nM=top,
                                 dilution=args.dilution or math.sqrt(10.0), n_conc=args.points)
     if args.plot:
         a.plot(args.plot)
@@ -69,7 +63,7 @@ def _differentiation(args) -> int:
     if not (0 <= args.mek_inhibition <= 1):
         raise SpecError(invalid_value("--mek-inhibition", args.mek_inhibition, "a fraction in [0, 1]"))
     a = run_differentiation_assay(args.drug, _conc_nM(args.conc, args.drug, "--conc"), args.cells, days=args.days,
-                                  seed=_seed(args.seed), n_events=args.events,
+                                  seed=check_seed(args.seed), n_events=args.events,
                                   parameters={"FMEKI": args.mek_inhibition} if args.mek_inhibition else None)
     if args.plot:
         a.plot(args.plot)
@@ -97,7 +91,7 @@ def _signaling(args) -> int:
         times = [float(x) for x in args.times.split(",") if x.strip()]
     except ValueError:
         raise SpecError(invalid_value("--times", args.times, "comma-separated minutes, e.g. 0,5,15,30,60")) from None
-    a = run_signaling_assay(args.drug, _conc_nM(args.conc, args.drug, "--conc"), args.cells, times_min=times, seed=_seed(args.seed))
+    a = run_signaling_assay(args.drug, _conc_nM(args.conc, args.drug, "--conc"), args.cells, times_min=times, seed=check_seed(args.seed))
     if args.plot:
         a.plot(args.plot)
     if args.json:

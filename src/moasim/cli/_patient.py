@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import SpecError, invalid_value
-from ._common import check_out_path, print_json
+from ._common import check_out_path, check_seed, print_json
 
 #: "50-200", "50-200 10^9/L", "50 - 200 x10^9/L", "50-200 1e9/L"
 _TARGET = re.compile(r"^\s*([0-9.]+)\s*-\s*([0-9.]+)\s*(x?10\^9/L|1e9/L|G/L)?\s*$")
@@ -47,8 +47,7 @@ def _fit(args):
 
     if args.drug is None:
         raise SpecError(invalid_value("--drug", None, "the drug the record doses"))
-    if args.seed < 0:  # numpy's SeedSequence raised a traceback
-        raise SpecError(invalid_value("--seed", args.seed, "an integer >= 0"))
+    check_seed(args.seed)
     if args.plot:
         check_out_path(args.plot, (".png", ".pdf", ".svg"), "--plot")
     samples = getattr(args, "samples", None)  # None: the default number of MCMC draws

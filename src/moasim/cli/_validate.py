@@ -13,7 +13,7 @@ import shutil
 import textwrap
 from typing import Any, Mapping, Sequence
 
-from ._common import print_json
+from ._common import check_seed, print_json
 
 #: Roles of the targets file, in summary order.
 ROLES = ("calibration", "prediction", "identity", "structural")
@@ -178,10 +178,7 @@ def format_results(results: Sequence, not_covered: Sequence[str] = (), targets: 
 def run(args) -> int:
     from ..validate import run_validation
 
-    if args.seed is not None and args.seed < 0:
-        from ..errors import SpecError, invalid_value
-
-        raise SpecError(invalid_value("--seed", args.seed, "an integer >= 0"))
+    check_seed(args.seed)
     results, not_covered = run_validation(progress=not args.json, seed=args.seed)
     if args.json:
         print_json(validation_json(results, not_covered))
