@@ -8,7 +8,7 @@ import numpy as np
 
 from ._simulate import BoneRegimen, BoneSubject, run_bone
 
-__all__ = ["MONTH", "single_dose_pk", "monthly_course", "pk_metrics", "course_metrics"]
+__all__ = ["MONTH", "single_dose_pk", "monthly_course", "stopping_course", "pk_metrics", "course_metrics", "after_stopping_metrics"]
 
 #: one month in days (pint's month, 365.25/12), the interval of "210 mg monthly"
 MONTH = 365.25 / 12
@@ -29,13 +29,37 @@ def pk_metrics(parameters: Mapping[str, float] | None = None) -> dict[str, float
     return {"cmax": float(c[i]), "tmax": float(t[i]), "auc": auc}
 
 
+#: months of follow-up after the 12-month course in ``stopping_course`` and the months after stopping reported
+FOLLOW_UP_MONTHS = 12
+AFTER_STOPPING = (3, 6, 12)
+
+
 def monthly_course(dose: str = "210 mg", *, months: int = 12, parameters: Mapping[str, float] | None = None,
-                   engine: str = "roadrunner", samples_per_day: int = 4, every: str = "1 month"):
-    """Monthly SC dosing for ``months`` months; outputs sampled to month ``months`` (day 365.25 for 12)."""
+                   engine: str = "roadrunner", samples_per_day: int = 4, every: str = "1 month", count: int | None = None):
+    """Monthly SC dosing for ``months`` months (``count`` doses if given: the course then stops);
+    outputs sampled to month ``months`` (day 365.25 for 12)."""
     days = months * MONTH
     t = np.unique(np.concatenate([np.linspace(0, days, int(days * samples_per_day) + 1), MONTH * np.arange(months + 1)]))
-    reg = BoneRegimen(drug="romosozumab", dose=dose, every=every)
+    reg = BoneRegimen(drug="romosozumab", dose=dose, every=every, count=count)
     return run_bone([reg], days=days, t_out=t, parameters=parameters, engine=engine, subject=BoneSubject())
+
+
+def stopping_course(dose: str = "210 mg", *, parameters: Mapping[str, float] | None = None, engine: str = "roadrunner"):
+    """Twelve monthly SC doses (months 0-11), then ``FOLLOW_UP_MONTHS`` without drug: the treatment
+    period ends at month 12, one dosing interval after the last dose, as trials count it."""
+    return monthly_course(dose, months=12 + FOLLOW_UP_MONTHS, parameters=parameters, engine=engine, count=12)
+
+
+def after_stopping_metrics(res) -> dict[str, float]:
+    """CTX as a ratio to baseline and BMD % change at month 12 and 3, 6, 12 months after the course ends."""
+    t, o = res.time, res.outputs
+    out = {"ls_m12": _at(t, o["bmd_lumbar_spine"], 12 * MONTH), "th_m12": _at(t, o["bmd_total_hip"], 12 * MONTH)}
+    for m in AFTER_STOPPING:
+        when = (12 + m) * MONTH
+        out[f"ctx_ratio_off{m}"] = 1 + _at(t, o["ctx"], when) / 100
+        out[f"ls_off{m}"] = _at(t, o["bmd_lumbar_spine"], when)
+        out[f"th_off{m}"] = _at(t, o["bmd_total_hip"], when)
+    return out
 
 
 def _at(t: np.ndarray, y: np.ndarray, when: float) -> float:

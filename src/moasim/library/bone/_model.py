@@ -11,7 +11,7 @@ from . import body_size, comparators, remodeling, stein2018_romosozumab
 __all__ = ["build_bone_model", "baseline_state", "bone_sbml", "BONE_STATES_AT_ONE"]
 
 #: remodelling states normalised to 1 at the drug-free steady state
-BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
+BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCP", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
 
 
 @lru_cache(maxsize=1)

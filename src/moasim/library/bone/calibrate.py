@@ -37,6 +37,7 @@ import yaml
 from scipy.optimize import minimize
 
 from ._metrics import course_metrics, monthly_course, pk_metrics
+from .remodeling import PRECURSOR_POOL
 
 PK_NAMES = ("KA_rsz", "CL_rsz")
 MARKER_NAMES = ("KSI_wnt", "AMOD_ob", "KACT_ob", "KLC_ob", "KT_tgf", "GO_opg")
@@ -50,6 +51,7 @@ START = {
     "KLC_ob": 0.005,  # A: lining-cell pool refills over ~200 days
     "KT_tgf": 1.0,  # A: TGF-beta receptors half occupied at baseline
     "GO_opg": 1.597,  # Eudy 2015 gammaOPG (cabone2.cpp, R-code)
+    **PRECURSOR_POOL,  # A, not fitted (remodeling.py): the off-treatment course stays a prediction
     "KLS_site": 5e-4, "KTH_site": 2e-4, "KFN_site": 1.6e-4,  # A: ~18%, 7%, 6% turnover per year
 }
 SITE = {"KLS_site": ("ls_m12", 11.3), "KTH_site": ("th_m12", 4.7), "KFN_site": ("fn_m12", 3.8)}

@@ -31,7 +31,11 @@ Equations (normalised units; time in days)::
                                                      (PTH_ob: survival prolonged by teriparatide)
     dLC/dt  = KLC_ob*(1 - LC) - KACT_ob*(WNT - 1)*LC lining-cell pool: activation drains it,
                                                      slow replenishment refills it
-    dOCA/dt = KC_oc*(PIL - OCA*(1 + KILL_bp))        RANKL-driven formation - apoptosis
+    dOCP/dt = KOP_ocp*(PTH_rankl - (FD_ocp*PIL + 1 - FD_ocp)*OCP)
+                                                     OC precursors: supply (M-CSF-driven, from the
+                                                     marrow; raised with RANKL by teriparatide),
+                                                     drained by RANKL-driven fusion and by other exits
+    dOCA/dt = KC_oc*(PIL*OCP - OCA*(1 + KILL_bp))    RANKL-driven formation from the pool - apoptosis
                                                      (KILL_bp: bisphosphonate effect, 0 without it)
     dOCY/dt = KY_ocy*(OBA - OCA*OCY)                 burial of OB - removal with resorbed bone
     dBMD_x/dt = KX_site*(OBA - OCA),  x = LS, TH, FN  formation - resorption (site turnover)
@@ -46,13 +50,23 @@ signalling and resorption (CTX). The lining-cell pool drains under sustained act
 (LC -> KLC/(KLC + KACT*(WNT - 1))), so modelling-based formation wanes, while remodelling-
 based formation follows the now-lower resorption through TGF-beta coupling. Together:
 P1NP peaks within weeks, returns to baseline and falls below it with CTX (label: P1NP back
-at placebo by month 9, -15% at month 12; CTX -25%). After stopping, Wnt returns to ~1 and
-both cell populations return to baseline within ~2 months; resorption overshoots only a few
-percent, so the model keeps most of the BMD gained (12 months of 210 mg monthly, then none: LS
-+11.3% at month 12 -> +10.2% at month 24). NOTE: published model predictions (Martin 2020; Eudy 2015 code)
-show rapid loss after stopping; the rebound mechanism that would produce it (e.g. OC
-precursor accumulation, osteocyte RANKL) is not in this model and off-treatment data were
-held out of calibration, so offset predictions of BMD are not trustworthy.
+at placebo by month 9, -15% at month 12; CTX -25%).
+
+What happens after stopping: the osteoclast-precursor pool. RANK-expressing precursors
+(including the osteomorphs that osteoclasts recycle into; McDonald 2021 Cell 184:1330) renew
+arrive at a constant rate and leave by RANKL-driven fusion into osteoclasts (a share FD_ocp of
+the exits at baseline) or otherwise. While RANK signalling is suppressed (Wnt-induced OPG
+under romosozumab, RANKL neutralised by denosumab) fewer precursors fuse and the pool grows
+towards 1/(FD_ocp*PIL + 1 - FD_ocp) (at most 2.5-fold with FD_ocp 0.6, time constant
+1/(KOP_ocp*(FD_ocp*PIL + 1 - FD_ocp))); during treatment this partly restores osteoclast
+formation (CTX recovers from its nadir), and when the block lifts the enlarged pool fuses at
+the full RANKL signal, so resorption overshoots baseline and part of the BMD gained is lost
+while the pool drains back (time constant 1/KOP_ocp, 200 days). At equilibrium osteoclast
+formation PIL/(FD_ocp*PIL + 1 - FD_ocp) still rises with RANKL signalling, to 1.25-fold at its
+maximum (PIL = 2); PTH (teriparatide) raises the precursor supply (M-CSF) by the same factor
+as RANKL expression (one factor, PTH_rankl; assumption A), so its resorptive arm is not capped.
+Both pool parameters are assumptions (A), not fitted: the off-treatment course is held out as
+a prediction (validate: ``romosozumab_ctx_after_stopping``, ``romosozumab_bmd_after_stopping``).
 An antiresorptive follow-on (denosumab: FDEN_rankl; bisphosphonate hook: KILL_bp) lowers
 resorption after romosozumab and adds BMD.
 
@@ -65,7 +79,7 @@ Riggs 2010 (OpenBoneMin.cpp; R-code) x 24 h (D). FL_ocy 0.95: osteocyte share of
 production at baseline, Eudy 2015 FracOBE = 20 (cabone2.cpp; R-code). GO_opg: Wnt effect on
 OPG, started at Eudy's gammaOPG 1.597 (R-code) and calibrated (C). KY_ocy: osteocyte pool
 renewal ~ tissue turnover 10%/year (A). RO_opg = 1 (half of RANKL held by OPG at baseline),
-KL_rank = 1 (RANK half-occupied at baseline), KP_ob = 1/90 per day (mean delay from resorption
+KL_rank = 1 (RANK half-occupied at baseline), KOP_ocp and FD_ocp (the precursor pool, above), KP_ob = 1/90 per day (mean delay from resorption
 to the formation that refills it, ~3 months: reversal plus the centroid of a 4-5 month
 trabecular formation period): A. The romosozumab targets fit equally well with 1/30 or 1/60;
 KP_ob mainly sets how much of an antiresorptive's BMD gain is the reversible remodelling-space
@@ -92,17 +106,20 @@ PR = "Peterson & Riggs 2010 Bone 46:49 (OpenBoneMin.cpp)"
 EUDY = "Eudy 2015 CPT:PSP 4:527 (OpenBoneMin history, inst/cabone2.cpp)"
 CAL = "calibrated (moasim.library.bone.calibrate) to the romosozumab targets: "
 
+#: the osteoclast-precursor pool (assumptions, A; not fitted: see the module docstring)
+PRECURSOR_POOL = {"KOP_ocp": 0.005, "FD_ocp": 0.6}
+
 #: calibrated values (calibrate.py prints these; see the module docstring)
 CALIBRATED = {
-    "KSI_wnt": 2.36689,
-    "AMOD_ob": 1.00181,
-    "KACT_ob": 0.00778683,
-    "KLC_ob": 0.000712001,
-    "KT_tgf": 1.00052,
-    "GO_opg": 1.00789,
-    "KLS_site": 5.34842e-4,
-    "KTH_site": 2.22456e-4,
-    "KFN_site": 1.79858e-4,
+    "KSI_wnt": 3.87217,
+    "AMOD_ob": 0.999973,
+    "KACT_ob": 0.0311884,
+    "KLC_ob": 0.00347942,
+    "KT_tgf": 1.00115,
+    "GO_opg": 1.06447,
+    "KLS_site": 0.000872372,
+    "KTH_site": 0.000362845,
+    "KFN_site": 0.000293364,
 }
 
 
@@ -130,6 +147,14 @@ def module() -> Module:
             P(name="KB_ob", value=0.189, unit="1/day", lower=0, tag="R-code", source=PIV + " A_OBa", doc="active OB elimination"),
             P(name="KC_oc", value=0.1596, unit="1/day", lower=0, tag="D", source=PR + " Da*Pic0 = 6.65e-3/h (R-code) x 24",
               doc="active OC elimination"),
+            P(name="KOP_ocp", value=PRECURSOR_POOL["KOP_ocp"], unit="1/day", lower=0, tag="A",
+              source="osteoclast-precursor pool renewed over ~200 days (assumption; the pool that builds up under RANKL "
+                     "inhibition persists for months after it, McDonald 2021 Cell 184:1330); not fitted: the off-treatment course is a prediction",
+              doc="osteoclast-precursor pool renewal rate (supply / baseline pool)"),
+            P(name="FD_ocp", value=PRECURSOR_POOL["FD_ocp"], unit="1", lower=0, upper=1, tag="A",
+              source="assumption: 60% of precursor exits at baseline are RANKL-driven fusion (pool at most 2.5-fold when RANK "
+                     "signalling is fully blocked); not fitted",
+              doc="share of the precursor pool's exits that are RANKL-driven fusion at baseline"),
             P(name="KT_tgf", value=c["KT_tgf"], unit="1", lower=0, tag="C", source=CAL + "P1NP and CTX month 12",
               doc="TGF-beta / K_act at baseline (coupling shape)"),
             P(name="FL_ocy", value=0.95, unit="1", lower=0, upper=1, tag="R-code", source=EUDY + " FracOBE = 20",
@@ -153,6 +178,7 @@ def module() -> Module:
             State(name="OBP", unit="1", doc="BMU osteoblast precursors (normalised)"),
             State(name="OBA", unit="1", doc="active osteoblasts (normalised)"),
             State(name="LC", unit="1", doc="quiescent lining cells available for activation (normalised)"),
+            State(name="OCP", unit="1", doc="RANK-expressing osteoclast precursors (normalised)"),
             State(name="OCA", unit="1", doc="active osteoclasts (normalised)"),
             State(name="OCY", unit="1", doc="osteocytes (normalised)"),
             State(name="BMD_LS", unit="1", doc="lumbar spine BMD / baseline"),
@@ -173,7 +199,8 @@ def module() -> Module:
             "OBP": "KP_ob*(PIT - OBP)",
             "OBA": "KB_ob*(OBP + MODF - OBA/PTH_ob)",
             "LC": ("KLC_ob*(1 - LC)", "-KACT_ob*(WNT - 1)*LC"),
-            "OCA": "KC_oc*(PIL - OCA*(1 + KILL_bp))",
+            "OCP": "KOP_ocp*(PTH_rankl - (FD_ocp*PIL + 1 - FD_ocp)*OCP)",
+            "OCA": "KC_oc*(PIL*OCP - OCA*(1 + KILL_bp))",
             "OCY": "KY_ocy*(OBA - OCA*OCY)",
             "BMD_LS": "KLS_site*(OBA - OCA)",
             "BMD_TH": "KTH_site*(OBA - OCA)",
