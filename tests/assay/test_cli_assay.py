@@ -61,6 +61,8 @@ def test_fit_dose_response_5pl_human_plot_and_table(tmp_path, capsys):
         # a non-finite held bottom: "no convergence" with exit 1, or numpy warnings (before)
         ("concentration,response\n0,1\n1,2\n2,3\n4,5\n8,6\n", ["--fix-bottom", "nan"]),
         ("concentration,response\n0,1\n1,2\n2,3\n4,5\n8,6\n", ["--fix-bottom", "inf"]),
+        # a repeated header: pandas renamed the second 'response' to 'response.1' and the fit used the first
+        ("concentration,response,response\n0,1,9\n1,2,8\n2,3,7\n4,5,5\n8,6,4\n", []),
     ],
 )
 def test_fit_dose_response_bad_input_one_line_exit_2(tmp_path, capsys, content, extra):
@@ -93,3 +95,11 @@ def test_ungrouped_fit_of_a_grouped_table_says_so(tmp_path, capsys):
     assert any("'compound'" in n and "--group compound" in n for n in notes), notes
     assert main(["fit", "dose-response", str(f), "--group", "compound", "--json"]) == 0
     assert not any("not used" in n for n in json.loads(capsys.readouterr().out)["notes"])
+
+
+def test_repeated_header_in_an_excel_sheet_is_refused(tmp_path, capsys):
+    f = tmp_path / "dup.xlsx"
+    pd.DataFrame([[0, 1, 9], [1, 2, 8], [2, 3, 7], [4, 5, 5], [8, 6, 4]]).to_excel(
+        f, header=["concentration", "response", "response"], index=False)
+    assert main(["fit", "dose-response", str(f)]) == 2
+    assert "response" in capsys.readouterr().err

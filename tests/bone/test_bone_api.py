@@ -143,3 +143,16 @@ def test_sbml_export_reproduces_engine_trajectory():
     ref = run_bone([BoneRegimen(drug="romosozumab", dose="210 mg")], days=60)
     assert np.allclose(100 * (res["BMD_LS"] - 1), ref.outputs["bmd_lumbar_spine"], atol=1e-5)
     assert np.allclose(100 * (res["OCA"] - 1), ref.outputs["ctx"], atol=1e-4)
+
+
+@pytest.mark.parametrize("drug", ["romosozumab", "denosumab"])
+def test_listed_weight_based_dose_unit_is_the_flat_dose_at_the_subjects_weight(drug):
+    """`moasim drugs` lists mg/kg for the antibodies (phase 1 doses were weight-based): 3 mg/kg in a
+    70 kg woman is the same dose as 210 mg."""
+    from moasim.cli._drugs import bone_entries
+
+    assert "mg/kg" in bone_entries()[drug]["dose_units"]
+    subject = BoneSubject(weight_kg=70.0)
+    per_kg = run_bone([BoneRegimen(drug=drug, dose="3 mg/kg")], days=60, subject=subject)
+    flat = run_bone([BoneRegimen(drug=drug, dose="210 mg")], days=60, subject=subject)
+    np.testing.assert_allclose(per_kg.outputs["drug_concentration"], flat.outputs["drug_concentration"], rtol=1e-9)

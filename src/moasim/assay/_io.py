@@ -57,9 +57,11 @@ def read_table(path: str | os.PathLike, *, sheet: str | int = 0) -> pd.DataFrame
             warnings.simplefilter("ignore")
             if ext in (".xlsx", ".xls"):
                 df = pd.read_excel(p, sheet_name=sheet)
+                header = pd.read_excel(p, sheet_name=sheet, header=None, nrows=1)
             else:
                 sep = "\t" if ext == ".tsv" else None
                 df = pd.read_csv(p, sep=sep, engine="python", skipinitialspace=True, encoding_errors="strict")
+                header = pd.read_csv(p, sep=sep, engine="python", skipinitialspace=True, encoding_errors="strict", header=None, nrows=1)
     except DataError:
         raise
     except Exception as exc:  # pandas/openpyxl raise many types for malformed files
@@ -67,8 +69,18 @@ def read_table(path: str | os.PathLike, *, sheet: str | int = 0) -> pd.DataFrame
         raise DataError(invalid_value("table file", str(path), f"a well-formed CSV/TSV/Excel table ({msg})")) from None
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(invalid_value("table file", str(path), "a header row and at least one data row"))
+    _refuse_duplicate_headers(header, str(path))
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _refuse_duplicate_headers(header: pd.DataFrame, where: str) -> None:
+    """pandas renames a repeated header (``response``, ``response.1``), so a column asked for by
+    name would silently be the first of two; a repeated name is refused instead (empty cells aside)."""
+    names = [str(c).strip() for c in header.iloc[0].tolist() if not pd.isna(c) and str(c).strip()]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise DataError(invalid_value("column header", dup, f"unique column names (it names {names.count(dup)} columns)", where))
 
 
 def require_columns(df: pd.DataFrame, columns: list[str | None], where: str = "data") -> None:

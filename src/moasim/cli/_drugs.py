@@ -38,13 +38,13 @@ def _parameters(mod) -> dict:
 
 
 #: Drugs of the bone layer (simulated with ``population postmenopausal_osteoporosis``).
-_BONE = {  # name: (kind, binding site, mechanism, module, module function, dose units)
+_BONE = {  # name: (kind, binding site, mechanism, module, module function, dose units: label first, then weight-based)
     "romosozumab": ("humanised anti-sclerostin IgG2 antibody (~149 kDa), SC monthly", "sclerostin (osteocytes)",
                     "neutralises sclerostin: Wnt signalling up -> bone formation up, resorption down (dual effect)",
-                    "moasim.library.bone.stein2018_romosozumab", "module", ("mg",)),
+                    "moasim.library.bone.stein2018_romosozumab", "module", ("mg", "mg/kg")),
     "denosumab": ("human anti-RANKL IgG2 antibody, SC every 6 months", "RANKL",
                   "neutralises RANKL: osteoclast formation and resorption down", "moasim.library.bone.comparators", "denosumab_module",
-                  ("mg",)),
+                  ("mg", "mg/kg")),
     "alendronate": ("bisphosphonate, oral weekly", "bone mineral surface (osteoclasts)",
                     "binds bone mineral; taken up by resorbing osteoclasts, which it inhibits", "moasim.library.bone.comparators",
                     "alendronate_module", ("mg",)),
