@@ -33,7 +33,13 @@ metrumresearchgroup/OpenBoneMin, commit e945bb2) are validate predictions
 (``denosumab_*`` in ``validate/targets_added.yaml``): 60 mg, CTX as % of baseline model/data
 day 28 7/12, day 84 22/14, day 168 123/30; 14 mg day 3.7 73/24 (the osteoclast lifespan,
 KC_oc, limits how fast CTX can fall; denosumab also blocks osteoclast function and survival)
-and day 168 110/65; the data level off near 10-13% of baseline, the model goes to 0.
+and day 168 110/65; the data level off near 10-13% of baseline, the model goes to 0. A
+higher RANKL-binding potency does not fix day 168 (scanned 2026-11-29, KDEN_rankl x1 to x100
+against the first dosing interval of the 6, 14, 30 mg Q3M and 14, 100, 210 mg Q6M arms of the
+same digitized data): the data return gradually (14 mg Q6M: 24, 38, 54, 65% of baseline on
+days 84-168), while the typical subject's return is a switch once the drug has fallen below
+its potency, then an overshoot from the precursor pool; between-subject PK variability, which a
+typical-subject prediction leaves out, would spread the switch over months.
 
 Alendronate (oral, weekly): of an oral dose a fraction F_aln = 0.76% is absorbed (women,
 fasting, 90% CI 0.58-0.98%; Gertz 1995 Clin Pharmacol Ther 58:288 abstract, R) and about half

@@ -53,7 +53,7 @@ P1NP peaks within weeks, returns to baseline and falls below it with CTX (label:
 at placebo by month 9, -15% at month 12; CTX -25%).
 
 What happens after stopping: the osteoclast-precursor pool. RANK-expressing precursors
-(including the osteomorphs that osteoclasts recycle into; McDonald 2021 Cell 184:1330) renew
+(including the osteomorphs that osteoclasts recycle into; McDonald 2021 Cell 184:1330)
 arrive at a constant rate and leave by RANKL-driven fusion into osteoclasts (a share FD_ocp of
 the exits at baseline) or otherwise. While RANK signalling is suppressed (Wnt-induced OPG
 under romosozumab, RANKL neutralised by denosumab) fewer precursors fuse and the pool grows
