@@ -224,6 +224,20 @@ def test_bad_datasets_are_refused_in_one_line(data, where):
     assert where in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("header", ["ID,TIME,AMT,DV,EVID,DV", "ID,TIME,AMT,dv,EVID,DV"])
+def test_a_repeated_column_is_refused(tmp_path, header):
+    """pandas renamed a second DV to DV.1 (the first was read) and the case-insensitive lookup
+    kept the last of dv/DV: the record's counts were silently one of two columns."""
+    path = tmp_path / "dup.csv"
+    path.write_text(header + "\n1,0,3,.,1,.\n1,24,.,20,0,400\n")
+    with pytest.raises(DataError) as e:
+        simulate_dataset(str(path), "lusutrombopag")
+    assert "column header" in str(e.value) and "DV" in str(e.value).upper()
+    with pytest.raises(DataError):  # a data frame with both spellings, too
+        simulate_dataset(pd.DataFrame([["1", "0", "3", ".", "1", "."], ["1", "24", ".", "20", "0", "400"]], columns=header.split(",")),
+                         "lusutrombopag")
+
+
 # ------------------------------------------------------------------ datasets out
 def test_written_dataset_is_read_by_pharmpy_and_rereads_identically(tmp_path):
     pm = pytest.importorskip("pharmpy.modeling")

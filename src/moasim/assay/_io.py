@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._headers import refuse_repeated_headers
 from ..errors import DataError, invalid_value, unknown_name
 
 __all__ = ["read_table", "read_plate", "require_columns", "numeric_column", "json_number", "json_interval",
@@ -56,8 +57,9 @@ def read_table(path: str | os.PathLike, *, sheet: str | int = 0) -> pd.DataFrame
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if ext in (".xlsx", ".xls"):
-                df = pd.read_excel(p, sheet_name=sheet)
-                header = pd.read_excel(p, sheet_name=sheet, header=None, nrows=1)
+                with pd.ExcelFile(p) as book:  # the workbook is loaded once for the table and its raw header
+                    df = book.parse(sheet)
+                    header = book.parse(sheet, header=None, nrows=1)
             else:
                 sep = "\t" if ext == ".tsv" else None
                 df = pd.read_csv(p, sep=sep, engine="python", skipinitialspace=True, encoding_errors="strict")
@@ -69,18 +71,9 @@ def read_table(path: str | os.PathLike, *, sheet: str | int = 0) -> pd.DataFrame
         raise DataError(invalid_value("table file", str(path), f"a well-formed CSV/TSV/Excel table ({msg})")) from None
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(invalid_value("table file", str(path), "a header row and at least one data row"))
-    _refuse_duplicate_headers(header, str(path))
+    refuse_repeated_headers(header.iloc[0].tolist(), str(path))
     df.columns = [str(c).strip() for c in df.columns]
     return df
-
-
-def _refuse_duplicate_headers(header: pd.DataFrame, where: str) -> None:
-    """pandas renames a repeated header (``response``, ``response.1``), so a column asked for by
-    name would silently be the first of two; a repeated name is refused instead (empty cells aside)."""
-    names = [str(c).strip() for c in header.iloc[0].tolist() if not pd.isna(c) and str(c).strip()]
-    dup = next((n for n in names if names.count(n) > 1), None)
-    if dup is not None:
-        raise DataError(invalid_value("column header", dup, f"unique column names (it names {names.count(dup)} columns)", where))
 
 
 def require_columns(df: pd.DataFrame, columns: list[str | None], where: str = "data") -> None:

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from .._headers import refuse_repeated_headers
 from ..errors import DataError, invalid_value
 from ..limits import MIN_INTERVAL_DAYS
 from ..units import convert, dimension_of
@@ -138,14 +139,17 @@ def _read_frame(source, field: str):
     import pandas as pd
 
     if isinstance(source, pd.DataFrame):
+        refuse_repeated_headers(source.columns, "data frame", fold_case=True)  # columns are looked up case-insensitively
         return source.copy(), "data frame"
     path = str(source)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        header = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, header=None, nrows=1)
     except FileNotFoundError:
         raise DataError(invalid_value(field, path, "an existing CSV file")) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DataError(invalid_value(field, path, f"a comma-separated table with a header row ({type(e).__name__})")) from None
+    refuse_repeated_headers(header.iloc[0].tolist(), path, fold_case=True)  # pandas renamed a second DV to DV.1
     return frame, path
 
 
