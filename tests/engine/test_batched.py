@@ -370,3 +370,15 @@ def test_kernel_cache_index_skips_source_generation(monkeypatch):
     monkeypatch.setattr(B, "_generator_hash", lambda: "another generator")
     with pytest.raises(AssertionError, match="regenerated"):
         _kernel(MODEL)
+
+
+def test_prepare_loads_the_entry_point_a_run_uses():
+    """prepare() calls the compiled entry point once (zero-length segment) with the argument
+    types of a real run, so forked trial workers inherit the loaded code: a run afterwards must
+    not add a second compiled signature (which would mean every worker loads it again)."""
+    mod = _kernel(MODEL)
+    BatchedEngine().prepare(MODEL)
+    assert len(mod.integrate.overloads) == 1
+    params, y0 = _population(3, seed=1)
+    BatchedEngine(threads=1).run(MODEL, params, y0, np.arange(0.0, 2.0, 0.5), event_times=[1.0])
+    assert len(mod.integrate.overloads) == 1

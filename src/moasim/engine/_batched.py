@@ -47,7 +47,7 @@ from ..errors import SolverError, SpecError, invalid_value, unknown_name
 from ..model import Model
 from ._codegen import _MathPrinter, _names, parse
 from . import _rodas4
-from ._events import Add, Controller, Event, SetParameter
+from ._events import Add, Controller, Event, SetParameter, Transfer
 
 __all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
 
@@ -466,9 +466,17 @@ class BatchedEngine:
         self.hmax = float(hmax)
 
     def prepare(self, model: Model) -> None:
-        """Compile (or load from the cache) the kernels for this model structure."""
-        _kernel(model)
+        """Compile (or load from the cache) the kernels for this model structure, and load the
+        compiled entry point into this process (numba loads it, and initialises its CPU target,
+        on the first call: done here with a zero-length segment, so that forked trial workers
+        inherit it instead of each loading it again)."""
+        mod = _kernel(model)
         batched_outputs(model)
+        ns, y = len(model.state_names), np.array([model.initial_vector()], dtype=float)
+        p = np.array([model.parameter_vector()], dtype=float)
+        mod.integrate(y, p, 0.0, 0.0, np.empty(0), np.empty((1, 0, ns)), self.rtol, self.atol, self.max_steps,
+                      self.hmax, np.zeros(1, dtype=np.int64), np.zeros((1, 3), dtype=np.int64), np.zeros((1, ns)),
+                      np.zeros(ns))
 
     def run(self, model: Model, params: np.ndarray | None = None, y0: np.ndarray | None = None,
             t_out: np.ndarray = (), event_times: Sequence[float] = (), decide: Decide | None = None,
@@ -696,10 +704,10 @@ class SubjectSchedules:
         self._times: list[float] = sorted(set(self._due) | set(self._bulk))
 
     def _grouped(self, layer: list[tuple[int, Event]]) -> tuple[list, list[tuple[int, Event]], list[tuple[int, Event]]]:
-        """One layer as array operations ``(kind, index, subjects, values)`` for boluses and parameter
-        settings, and the (subject, event) pairs of other actions (applied one by one); plus the
-        pairs themselves for the ledgers."""
-        groups: dict[tuple[str, int], tuple[list[int], list[float]]] = {}
+        """One layer as array operations ``(kind, index, subjects, values)`` for boluses, parameter
+        settings and transfers between states (index: (source, target)), and the (subject, event)
+        pairs of other actions (applied one by one); plus the pairs themselves for the ledgers."""
+        groups: dict[tuple[str, object], tuple[list[int], list[float]]] = {}
         if len(layer) < _BULK_MIN:  # a few subjects (a patient fit): one by one is cheaper than arrays
             return [], layer, layer
         other = []
@@ -709,12 +717,14 @@ class SubjectSchedules:
                 key = ("add", self.sidx[a.state])
             elif type(a) is SetParameter:
                 key = ("padd" if a.additive else "pset", self.pidx[a.name])
+            elif type(a) is Transfer:
+                key = ("move", (self.sidx[a.source], self.sidx[a.target]))
             else:
                 other.append((i, ev))
                 continue
             rows, vals = groups.setdefault(key, ([], []))
             rows.append(i)
-            vals.append(a.amount if key[0] == "add" else a.value)
+            vals.append(a.amount if key[0] == "add" else a.fraction if key[0] == "move" else a.value)
         ops = [(kind, idx, np.array(rows), np.array(vals, float)) for (kind, idx), (rows, vals) in groups.items()]
         return ops, other, layer
 
@@ -756,6 +766,10 @@ class SubjectSchedules:
             for kind, idx, rows, vals in ops:
                 if kind == "add":
                     Y[rows, idx] += vals
+                elif kind == "move":  # as _apply: moved = y[source] * fraction
+                    moved = Y[rows, idx[0]] * vals
+                    Y[rows, idx[0]] -= moved
+                    Y[rows, idx[1]] += moved
                 else:
                     new = P[rows, idx] + vals if kind == "padd" else vals
                     # infusion on/off pairs cancel exactly (as _apply)

@@ -183,7 +183,11 @@ def prepare_itp_engine(spec: TrialSpec, engine: str = "batched") -> None:
     workers inherit it instead of each doing it again."""
     if engine != "batched":
         return
+    import importlib
+
     from ..engine._batched import BatchedEngine
+
+    importlib.import_module("moasim.io.nonmem")  # _subject_row's import: once here rather than in every worker
 
     for drugs in {(arm.drug,) if arm.drug else () for arm in spec.arms}:
         try:
