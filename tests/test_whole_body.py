@@ -208,3 +208,16 @@ def test_romiplostim_is_competitive_and_small_molecules_additive_with_tpo():
     assert e.outputs["receptor_activation"].max() > 1.5 * e.outputs["receptor_activation"][0]
     # no displacement: within the first 2 h (before the MK mass grows) TPO does not move
     assert np.max(np.abs(e.outputs["tpo"][:3] / e.outputs["tpo"][0] - 1)) < 1e-5
+
+
+def test_value_copies_keep_the_structure_key_of_their_equations():
+    """with_parameters/with_initial carry the cached structure key over (the equations are the
+    same); it must equal the key computed afresh from the copy's equations."""
+    from moasim.model import Model
+
+    m = build_model(("eltrombopag",), Subject(population="itp"))
+    key = m.structure_key
+    c = m.with_parameters(WT=81.0).with_initial(**{m.state_names[0]: 2.0})
+    assert "structure_key" in c.__dict__ and c.structure_key == key
+    assert Model.structure_key.func(c) == key and c.parameter_values["WT"] == 81.0
+    assert c.state_names == m.state_names

@@ -232,7 +232,7 @@ class Model:
             if not math.isfinite(v):
                 raise ModelSpecError(invalid_value(f"value of parameter {k!r}", v, "a finite number"))
             pv[k] = v
-        return replace(self, parameter_values=MappingProxyType(pv))
+        return self._with_values(parameter_values=MappingProxyType(pv))
 
     def with_initial(self, **values: float) -> "Model":
         """Copy with initial state values replaced (canonical units)."""
@@ -241,7 +241,20 @@ class Model:
             raise ModelSpecError(unknown_name("state", unknown[0], self.state_names, f"model {self.name!r}"))
         init = dict(self.initial)
         init.update({k: float(v) for k, v in values.items()})
-        return replace(self, initial=MappingProxyType(init))
+        return self._with_values(initial=MappingProxyType(init))
+
+    #: cached properties that depend on the equations only, not on values
+    _STRUCTURAL = ("state_names", "structure_key")
+
+    def _with_values(self, **changes) -> "Model":
+        """``replace`` for new values: the equations are unchanged, so the structural cached
+        properties carry over (a trial copies each subject's model several times, and hashing
+        its equations again cost ~1% of a trial)."""
+        new = replace(self, **changes)
+        for k in self._STRUCTURAL:
+            if k in self.__dict__:
+                new.__dict__[k] = self.__dict__[k]
+        return new
 
 
 def _order_assignments(assign: dict[str, str]) -> dict[str, str]:
