@@ -199,28 +199,44 @@ def test_decide_sets_parameters():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_generated_sparse_lu_solves_like_numpy(seed):
-    """The generated sparse LU (minimum-degree order, fill-in) as plain Python against numpy."""
+    """The generated sparse LU (minimum-degree order, fill-in) as plain Python against numpy, in
+    both forms (straight-line and index-array loops), which must also agree bit for bit."""
     import types
 
     rng = np.random.default_rng(seed)
     n = 14
     nz = {(i, j) for i in range(n) for j in range(n) if rng.random() < 0.2} | {(i, (i + 1) % n) for i in range(n)}
     fake = types.SimpleNamespace(njit=lambda **kw: (lambda f: f))
-    ns = {"np": np, "numba": fake}
-    exec("\n".join(_sparse_lu_source(n, nz)), ns)
     J = np.zeros((n, n))
     for i, j in nz:
         J[i, j] = rng.standard_normal()
     fac = 3.0
-    g, ws = np.empty(ns["NNZ_LU"]), np.empty(n)
-    assert ns["lu_sparse"](J, fac, g, ws)
     b = rng.standard_normal(n)
-    x = b.copy()
-    ns["solve_sparse"](g, x, ws)
-    np.testing.assert_allclose(x, np.linalg.solve(fac * np.eye(n) - J, b), rtol=1e-10, atol=1e-12)
-    J0 = np.zeros((n, n))
-    J0[np.diag_indices(n)] = fac  # zero pivots: refused (the engine then uses dense pivoted LU)
-    assert not ns["lu_sparse"](J0, fac, g, ws)
+    results = []
+    for straight in (True, False):
+        ns = {"np": np, "numba": fake}
+        exec("\n".join(_sparse_lu_source(n, nz, straight_line=straight)), ns)
+        g, ws = np.empty(ns["NNZ_LU"]), np.empty(n)
+        assert ns["lu_sparse"](J, fac, g, ws)
+        x = b.copy()
+        ns["solve_sparse"](g, x, ws)
+        np.testing.assert_allclose(x, np.linalg.solve(fac * np.eye(n) - J, b), rtol=1e-10, atol=1e-12)
+        J0 = np.zeros((n, n))
+        J0[np.diag_indices(n)] = fac  # zero pivots: refused (the engine then uses dense pivoted LU)
+        assert not ns["lu_sparse"](J0, fac, g.copy(), ws)
+        results.append((g, x))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+
+
+def test_large_factorisations_are_generated_as_loops():
+    """Straight-line code only up to STRAIGHT_LINE_MAX_UPDATES updates (compile time grows with it)."""
+    from moasim.engine._batched import STRAIGHT_LINE_MAX_UPDATES
+
+    dense = {(i, j) for i in range(30) for j in range(30)}  # 30 x 29 x 59 / 6 = 8,555 updates
+    assert 8555 > STRAIGHT_LINE_MAX_UPDATES
+    assert any("_LU_UT" in line for line in _sparse_lu_source(30, dense))
+    small = {(i, j) for i in range(8) for j in range(8)}
+    assert not any("_LU_UT" in line for line in _sparse_lu_source(8, small))
 
 
 def test_dense_pivoted_lu_fallback():

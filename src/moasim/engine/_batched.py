@@ -139,22 +139,133 @@ def _lu_pattern(n: int, nz: set[tuple[int, int]]):
     return perm, ent, {ij: m for m, ij in enumerate(ent)}, orig
 
 
-def _sparse_lu_source(n: int, nz: set[tuple[int, int]], device: str = "@numba.njit(cache=True)") -> list[str]:
-    """Sparse LU (no pivoting; minimum-degree order) of G = fac*I - J on J's pattern, and its solve,
-    as straight-line code: every operation of the factorisation and of the two triangular solves
-    is written out with its entries as local variables (no index arrays). Against loops over
-    precomputed index lists (the former generator), on the ITP models: factorisation 4-4.5x
-    and solve 2.2-2.5x faster, kernel time per subject 0.49-0.70x, the same floating-point
-    operations in the same order, so bitwise-identical results (``benchmarks/README.md``). The
-    price is compile time, once per model structure: the nearly dense 25-state romiplostim
-    Jacobian (1,604 updates) compiles in ~35 s instead of ~20 s.
+#: Above this many elimination updates the sparse LU is generated as loops over index arrays
+#: instead of straight-line code: numba's compile time grows with the operations written out
+#: (romiplostim's ITP model, 1,604 updates: ~15 s more than the loops), the loops' does not.
+STRAIGHT_LINE_MAX_UPDATES = 2500
 
-    ``lu_sparse(J, fac, g, rowmax)`` returns False when a pivot is small relative to its row of
-    G (the caller then uses dense LU with partial pivoting); ``g`` receives the factors in the
-    storage order of the pattern, the diagonal holding reciprocal pivots. ``rowmax`` and the
-    ``x`` of ``solve_sparse(g, b, x)`` are unused scratch arrays kept for the solver's calls.
+
+def _lu_updates(n: int, ent_idx: dict) -> int:
+    """Elimination updates g[i, j] -= l[i, k] * u[k, j] of the LU on the filled pattern."""
+    total = 0
+    for k in range(n):
+        rows = sum(1 for i in range(k + 1, n) if (i, k) in ent_idx)
+        cols = sum(1 for j in range(k + 1, n) if (k, j) in ent_idx)
+        total += rows * cols
+    return total
+
+
+def _sparse_lu_source(n: int, nz: set[tuple[int, int]], device: str = "@numba.njit(cache=True)",
+                      straight_line: bool | None = None) -> list[str]:
+    """Source of ``lu_sparse(J, fac, g, rowmax)`` and ``solve_sparse(g, b, x)``: the sparse LU (no
+    pivoting; minimum-degree order) of G = fac*I - J on J's pattern and its solve, as straight-line
+    code (:func:`_sparse_lu_straight`) or, for large factorisations (``straight_line`` None: more
+    than :data:`STRAIGHT_LINE_MAX_UPDATES` updates), as loops over index arrays
+    (:func:`_sparse_lu_loops`). Both do the same operations in the same order (same results).
     """
-    perm, ent, idx, orig = _lu_pattern(n, nz)
+    pattern = _lu_pattern(n, nz)
+    if straight_line is None:
+        straight_line = _lu_updates(n, pattern[2]) <= STRAIGHT_LINE_MAX_UPDATES
+    return (_sparse_lu_straight if straight_line else _sparse_lu_loops)(n, pattern, device)
+
+
+def _sparse_lu_loops(n: int, pattern, device: str) -> list[str]:
+    """The sparse LU and solve as loops over precomputed index arrays (compact code: the compile
+    time does not grow with the fill-in). Diagonal entries of ``g`` hold the reciprocal pivots;
+    ``rowmax`` and ``x`` are work arrays."""
+    perm, ent, idx, orig = pattern
+    b_row = [perm[i] if (i, j) in orig else -1 for i, j in ent]
+    b_col = [perm[j] if (i, j) in orig else -1 for i, j in ent]
+    b_new_row = [i for i, _ in ent]
+    b_diag = [1 if i == j else 0 for i, j in ent]
+    piv = [idx[(k, k)] for k in range(n)]
+    ls, lidx, us, ut, usrc = [0], [], [0], [], []
+    for k in range(n):
+        cols = [j for j in range(k + 1, n) if (k, j) in idx]
+        for i in range(k + 1, n):
+            if (i, k) in idx:
+                lidx.append(idx[(i, k)])
+                for j in cols:
+                    ut.append(idx[(i, j)])
+                    usrc.append(idx[(k, j)])
+                us.append(len(ut))
+        ls.append(len(lidx))
+    fs, fidx, fcol, bs, bidx, bcol = [0], [], [], [0], [], []
+    for i in range(n):
+        for k in range(i):
+            if (i, k) in idx:
+                fidx.append(idx[(i, k)])
+                fcol.append(k)
+        fs.append(len(fidx))
+    for i in range(n):
+        for j in range(i + 1, n):
+            if (i, j) in idx:
+                bidx.append(idx[(i, j)])
+                bcol.append(j)
+        bs.append(len(bidx))
+
+    def arr(name: str, values) -> str:
+        return f"{name} = np.array({list(values) or [0]!r}, dtype=np.int64)"
+
+    out = [f"NNZ_LU = {len(ent)}", arr("_LU_PERM", perm), arr("_LU_BROW", b_row), arr("_LU_BCOL", b_col),
+           arr("_LU_BNEW", b_new_row), arr("_LU_BDIAG", b_diag), arr("_LU_PIV", piv), arr("_LU_LS", ls),
+           arr("_LU_LIDX", lidx), arr("_LU_US", us), arr("_LU_UT", ut), arr("_LU_USRC", usrc), arr("_LU_FS", fs),
+           arr("_LU_FIDX", fidx), arr("_LU_FCOL", fcol), arr("_LU_BS", bs), arr("_LU_BIDX", bidx), arr("_LU_BCOLS", bcol)]
+    out += ["", "", device, "def lu_sparse(J, fac, g, rowmax):", f"    n = {n}",
+            "    for k in range(n):",
+            "        rowmax[k] = 0.0",
+            "    for m in range(NNZ_LU):",
+            "        r = _LU_BROW[m]",
+            "        v = 0.0 if r < 0 else -J[r, _LU_BCOL[m]]",
+            "        if _LU_BDIAG[m] == 1:",
+            "            v += fac",
+            "        g[m] = v",
+            "        a = abs(v)",
+            "        if a > rowmax[_LU_BNEW[m]]:",
+            "            rowmax[_LU_BNEW[m]] = a",
+            "    for k in range(n):",
+            "        d = g[_LU_PIV[k]]",
+            "        if not (abs(d) > 1e-10 * rowmax[k]):",
+            "            return False",
+            "        d = 1.0 / d",
+            "        g[_LU_PIV[k]] = d",
+            "        for q in range(_LU_LS[k], _LU_LS[k + 1]):",
+            "            li = _LU_LIDX[q]",
+            "            l = g[li] * d",
+            "            g[li] = l",
+            "            for r in range(_LU_US[q], _LU_US[q + 1]):",
+            "                g[_LU_UT[r]] -= l * g[_LU_USRC[r]]",
+            "    return True",
+            "", "", device, "def solve_sparse(g, b, x):", f"    n = {n}",
+            "    for i in range(n):",
+            "        s = b[_LU_PERM[i]]",
+            "        for q in range(_LU_FS[i], _LU_FS[i + 1]):",
+            "            s -= g[_LU_FIDX[q]] * x[_LU_FCOL[q]]",
+            "        x[i] = s",
+            "    for i in range(n - 1, -1, -1):",
+            "        s = x[i]",
+            "        for q in range(_LU_BS[i], _LU_BS[i + 1]):",
+            "            s -= g[_LU_BIDX[q]] * x[_LU_BCOLS[q]]",
+            "        x[i] = s * g[_LU_PIV[i]]",
+            "    for i in range(n):",
+            "        b[_LU_PERM[i]] = x[i]"]
+    return out
+
+
+def _sparse_lu_straight(n: int, pattern, device: str) -> list[str]:
+    """The sparse LU and its solve as straight-line code: every operation of the factorisation and
+    of the two triangular solves is written out with its entries as local variables (no index
+    arrays). Against the loops of :func:`_sparse_lu_loops`, on the ITP models: factorisation
+    4-4.5x and solve 2.2-2.5x faster, kernel time per subject 0.49-0.70x, bitwise-identical
+    results (``benchmarks/README.md``). The price is compile time, once per model structure: the
+    nearly dense 25-state romiplostim Jacobian (1,604 updates) compiles in ~35 s instead of ~20 s.
+
+    ``lu_sparse`` returns False when a pivot is small relative to its row of G (the caller then
+    uses dense LU with partial pivoting); ``g`` receives the factors in the storage order of the
+    pattern, the diagonal holding reciprocal pivots. ``rowmax`` and the ``x`` of
+    ``solve_sparse(g, b, x)`` are unused here (the loop form's work arrays).
+    """
+    perm, ent, idx, orig = pattern
     lu = [device, "def lu_sparse(J, fac, g, rowmax):"]
     # every value gets its own local name (v<m>_<version>): numba compiles a function that
     # reassigns the same names thousands of times much more slowly
