@@ -825,17 +825,17 @@ class SubjectSchedules:
         for i, ev in layer:
             a = ev.action
             if type(a) is Add:
-                key = ("add", self.sidx[a.state])
+                key, value = ("add", self.sidx[a.state]), a.amount
             elif type(a) is SetParameter:
-                key = ("padd" if a.additive else "pset", self.pidx[a.name])
+                key, value = ("padd" if a.additive else "pset", self.pidx[a.name]), a.value
             elif type(a) is Transfer:
-                key = ("move", (self.sidx[a.source], self.sidx[a.target]))
+                key, value = ("move", (self.sidx[a.source], self.sidx[a.target])), a.fraction
             else:
                 other.append((i, ev))
                 continue
             rows, vals = groups.setdefault(key, ([], []))
             rows.append(i)
-            vals.append(a.amount if key[0] == "add" else a.fraction if key[0] == "move" else a.value)
+            vals.append(value)
         ops = [(kind, idx, np.array(rows), np.array(vals, float)) for (kind, idx), (rows, vals) in groups.items()]
         return ops, other, layer
 
