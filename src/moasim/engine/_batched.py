@@ -17,15 +17,14 @@ the caller's ``decide(t, outputs)`` sees the pre-event outputs of every subject 
 NONMEM convention of :func:`moasim.engine.run_schedule`: an observation at an event time
 is taken before the event) and returns per-subject increments to states or new parameter
 values. :class:`SubjectSchedules` runs per-subject moasim ``Event`` lists and controllers
-with :func:`~moasim.engine.run_schedule`'s semantics instead. The integration restarts at
-every event time, so dose discontinuities are never stepped over.
+with :func:`~moasim.engine.run_schedule`'s semantics instead, and dosing rules over all
+subjects at once (:class:`ArrayRule`; schedules live in :mod:`._schedules`). The integration
+restarts at every event time, so dose discontinuities are never stepped over.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import heapq
 import importlib.util
 import math
 import os
@@ -37,21 +36,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from ..errors import SolverError, SpecError, invalid_value, unknown_name
+from ..errors import SolverError, SpecError, invalid_value
 from ..model import Model
 from ._codegen import _MathPrinter, _names, parse
 from . import _rodas4
-from ._events import Add, Controller, Event, SetParameter, Transfer
+from ._schedules import ArrayRule, BatchedSchedule, Decide, SubjectSchedules, _DecideSchedule, _LazyOutputs
 
-__all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "run_batched", "batched_outputs"]
-
-Decide = Callable[[float, dict[str, np.ndarray]], Mapping[str, np.ndarray] | None]
+__all__ = ["BatchedEngine", "BatchedResult", "BatchedSchedule", "SubjectSchedules", "ArrayRule", "run_batched", "batched_outputs"]
 
 # Observations by the continuous extension (True) or by ending steps on them (False).
 _DENSE_OUTPUT = os.environ.get("MOASIM_BATCHED_DENSE", "1") != "0"
@@ -686,217 +683,6 @@ class BatchedEngine:
             t = t_next
         return BatchedResult(time=t_out, states=OUT, state_names=model.state_names, steps=stats[:, 0].copy(),
                              rejected=stats[:, 1].copy(), rhs_evaluations=stats[:, 2].copy())
-
-
-class BatchedSchedule(Protocol):
-    """What the batched loop asks at event times (shared by all subjects)."""
-
-    def has_event(self, t: float) -> bool:
-        """Whether anything happens at ``t`` (the loop then calls :meth:`apply`)."""
-
-    def next_time(self, t: float) -> float:
-        """The next event time strictly after ``t`` (``inf`` if none)."""
-
-    def apply(self, t: float, outputs: dict[str, np.ndarray], Y: np.ndarray, P: np.ndarray) -> None:
-        """Apply the events at ``t`` to states ``Y`` (N, n_states) and parameters ``P`` (N, n_params) in place."""
-
-
-class _LazyOutputs(Mapping):
-    """The pre-event outputs of every subject at ``t``, computed on first access: most event times
-    (doses of a fixed regimen, disease-activity steps) have no controller that looks at them."""
-
-    def __init__(self, outs, t: float, Y: np.ndarray, P: np.ndarray) -> None:
-        self._args, self._values = (outs, t, Y, P), None
-
-    def _get(self) -> dict:
-        if self._values is None:
-            outs, t, Y, P = self._args
-            # row by row: SubjectSchedules.apply changes the rows of the subjects it has handled,
-            # never those still to observe, so every subject sees its own pre-event outputs
-            self._values = outs(np.full(Y.shape[0], t), Y, P)
-        return self._values
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._get()[name]
-
-    def __iter__(self):
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-
-class _DecideSchedule:
-    """Fixed shared event times and a vectorised ``decide`` (increments to states, values of parameters)."""
-
-    def __init__(self, model: Model, event_times: Sequence[float], decide: Decide | None) -> None:
-        self.times = sorted({float(t) for t in event_times}) if decide is not None else []
-        self.decide = decide
-        self.sidx = {s: i for i, s in enumerate(model.state_names)}
-        self.pidx = {p: i for i, p in enumerate(model.parameter_names)}
-
-    def has_event(self, t: float) -> bool:
-        i = bisect.bisect_left(self.times, t)
-        return i < len(self.times) and self.times[i] == t
-
-    def next_time(self, t: float) -> float:
-        i = bisect.bisect_right(self.times, t)
-        return self.times[i] if i < len(self.times) else math.inf
-
-    def apply(self, t, outputs, Y, P) -> None:
-        n = Y.shape[0]
-        outputs = dict(outputs)  # a snapshot: decide() may keep it (the loop's mapping is computed lazily)
-        for name, value in (self.decide(t, outputs) or {}).items():
-            v = np.broadcast_to(np.asarray(value, dtype=float), (n,))
-            if name in self.sidx:
-                Y[:, self.sidx[name]] += v
-            elif name in self.pidx:
-                keep = np.isnan(v)
-                P[:, self.pidx[name]] = np.where(keep, P[:, self.pidx[name]], v)
-            else:
-                raise SpecError(unknown_name("state or parameter", name, [*self.sidx, *self.pidx], "decide()'s result"))
-
-
-#: layers of fewer subjects than this are applied event by event (numpy's per-call cost)
-_BULK_MIN = 8
-
-
-class SubjectSchedules:
-    """Per-subject moasim :class:`~moasim.engine.Event` lists and controllers, as in
-    :func:`~moasim.engine.run_schedule` (same semantics, for N subjects at once).
-
-    Event times are the union over subjects; controllers' follow-up events (e.g. the end
-    of an infusion) add times as they are scheduled. ``ledgers[i]`` lists the events
-    applied to subject ``i``. Controllers are called per subject (Python), so this is
-    meant for per-subject rules; a vectorised ``decide`` is faster.
-
-    The events known in advance (the lists given) are applied in bulk: at each time, the
-    k-th event of every subject that has one there forms a layer, and a layer's boluses and
-    parameter settings are applied with one array operation per state or parameter. At a
-    time, a subject's controllers decide first (on its pre-event outputs), then its advance
-    events apply in their order, then the events its controllers scheduled, in order: as in
-    :func:`~moasim.engine.run_schedule`.
-    """
-
-    def __init__(self, model: Model, events: Sequence[Sequence[Event]], controllers: Sequence[Sequence[Controller]] | None,
-                 t_end: float) -> None:
-        n = len(events)
-        controllers = controllers if controllers is not None else [()] * n
-        if len(controllers) != n:
-            raise SpecError(invalid_value("controllers", len(controllers), f"one sequence per subject ({n})"))
-        self.model, self.t_end = model, float(t_end)
-        self.sidx = {s: i for i, s in enumerate(model.state_names)}
-        self.pidx = {p: i for i, p in enumerate(model.parameter_names)}
-        self.controllers = [tuple(c) for c in controllers]
-        self.queues: list[list] = [[] for _ in range(n)]  # events scheduled by controllers
-        self.ledgers: list[list[Event]] = [[] for _ in range(n)]
-        self._due: dict[float, set[int]] = {}  # subjects whose controllers decide, or whose queue has events, at a time
-        self._seq = 0
-        self._now = -math.inf
-        # advance events: time -> layers; layer k = [(subject, event)] of each subject's k-th event at that time
-        layers: dict[float, list[list[tuple[int, Event]]]] = {}
-        for i in range(n):
-            count: dict[float, int] = {}
-            for ev in events[i]:
-                t = float(ev.time)
-                if t > self.t_end:
-                    continue  # never reached
-                k = count.get(t, 0)
-                count[t] = k + 1
-                at = layers.setdefault(t, [])
-                if k == len(at):
-                    at.append([])
-                at[k].append((i, ev))
-            for c in self.controllers[i]:
-                for t in c.decision_times:
-                    if t <= self.t_end:
-                        self._due.setdefault(float(t), set()).add(i)
-        self._bulk = {t: [self._grouped(layer) for layer in at] for t, at in layers.items()}
-        self._times: list[float] = sorted(set(self._due) | set(self._bulk))
-
-    def _grouped(self, layer: list[tuple[int, Event]]) -> tuple[list, list[tuple[int, Event]], list[tuple[int, Event]]]:
-        """One layer as array operations ``(kind, index, subjects, values)`` for boluses, parameter
-        settings and transfers between states (index: (source, target)), and the (subject, event)
-        pairs of other actions (applied one by one); plus the pairs themselves for the ledgers."""
-        groups: dict[tuple[str, object], tuple[list[int], list[float]]] = {}
-        if len(layer) < _BULK_MIN:  # a few subjects (a patient fit): one by one is cheaper than arrays
-            return [], layer, layer
-        other = []
-        for i, ev in layer:
-            a = ev.action
-            if type(a) is Add:
-                key, value = ("add", self.sidx[a.state]), a.amount
-            elif type(a) is SetParameter:
-                key, value = ("padd" if a.additive else "pset", self.pidx[a.name]), a.value
-            elif type(a) is Transfer:
-                key, value = ("move", (self.sidx[a.source], self.sidx[a.target])), a.fraction
-            else:
-                other.append((i, ev))
-                continue
-            rows, vals = groups.setdefault(key, ([], []))
-            rows.append(i)
-            vals.append(value)
-        ops = [(kind, idx, np.array(rows), np.array(vals, float)) for (kind, idx), (rows, vals) in groups.items()]
-        return ops, other, layer
-
-    def _mark(self, i: int, t: float) -> None:
-        if t <= self._now:
-            return  # due at the time being applied: apply() handles it now
-        if t not in self._due:
-            self._due[t] = set()
-            if t not in self._bulk:
-                bisect.insort(self._times, t)
-        self._due[t].add(i)
-
-    def _push(self, i: int, t: float, ev: Event) -> None:
-        heapq.heappush(self.queues[i], (float(t), self._seq, ev))
-        self._seq += 1
-        self._mark(i, float(t))
-
-    def has_event(self, t: float) -> bool:
-        return t in self._due or t in self._bulk
-
-    def next_time(self, t: float) -> float:
-        i = bisect.bisect_right(self._times, t)
-        return self._times[i] if i < len(self._times) else math.inf
-
-    def apply(self, t, outputs, Y, P) -> None:
-        from ._events import _apply
-
-        self._now = t
-        sidx, pidx, t_end, ledgers = self.sidx, self.pidx, self.t_end, self.ledgers
-        due = sorted(self._due.pop(t, ()))
-        for i in due:  # controllers decide on the pre-event outputs
-            ctl = [c for c in self.controllers[i] if t in c.decision_times] if self.controllers[i] else ()
-            if ctl:
-                observe = lambda name, i=i: float(outputs[name][i])  # noqa: E731
-                for c in ctl:
-                    for ev in c.decide(t, observe):
-                        self._push(i, max(float(ev.time), t), ev)
-        for ops, other, layer in self._bulk.pop(t, ()):  # the advance events, layer by layer
-            for kind, idx, rows, vals in ops:
-                if kind == "add":
-                    Y[rows, idx] += vals
-                elif kind == "move":  # as _apply: moved = y[source] * fraction
-                    moved = Y[rows, idx[0]] * vals
-                    Y[rows, idx[0]] -= moved
-                    Y[rows, idx[1]] += moved
-                else:
-                    new = P[rows, idx] + vals if kind == "padd" else vals
-                    # infusion on/off pairs cancel exactly (as _apply)
-                    P[rows, idx] = np.where(np.abs(new) < 1e-12 * np.maximum(1.0, np.abs(vals)), 0.0, new)
-            for i, ev in other:
-                _apply(ev, Y[i], P[i], sidx, pidx)
-            for i, ev in layer:
-                ledgers[i].append(ev)
-        for i in due:  # then the events the controllers scheduled
-            q, y, p, ledger = self.queues[i], Y[i], P[i], ledgers[i]
-            while q and q[0][0] <= t:
-                ev = heapq.heappop(q)[2]
-                if ev.time > t_end:
-                    continue
-                _apply(ev, y, p, sidx, pidx)
-                ledger.append(ev)
 
 
 def run_batched(model: Model, params: np.ndarray | None, y0: np.ndarray | None, t_out: np.ndarray,
