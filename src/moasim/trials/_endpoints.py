@@ -110,13 +110,17 @@ def km_median(times: np.ndarray, events: np.ndarray) -> float:
     return float(km_medians(np.asarray(times)[None], np.asarray(events)[None])[0])
 
 
-def km_medians(times: np.ndarray, events: np.ndarray) -> np.ndarray:
-    """:func:`km_median` of every row of ``times``/``events`` (R, n) at once (bootstrap draws)."""
+def km_medians(times: np.ndarray, events: np.ndarray, ordered: bool = False) -> np.ndarray:
+    """:func:`km_median` of every row of ``times``/``events`` (R, n) at once (bootstrap draws);
+    ``ordered``: each row is already sorted by time, events before censorings at equal times."""
     n = times.shape[-1]
     if n == 0:
         return np.full(times.shape[0], np.inf)
-    order = np.lexsort((1 - events, times), axis=-1)  # per row: events before censorings at equal times
-    t, e = np.take_along_axis(times, order, -1), np.take_along_axis(events, order, -1) != 0
+    if ordered:
+        t, e = times, events != 0
+    else:
+        order = np.lexsort((1 - events, times), axis=-1)  # per row: events before censorings at equal times
+        t, e = np.take_along_axis(times, order, -1), np.take_along_axis(events, order, -1) != 0
     # product-limit estimate after each ordered time: the running product (left to right) of
     # 1 - 1/at_risk over events, at_risk = n - k subjects before the k-th time; censorings x 1
     s = np.cumprod(np.where(e, 1 - 1 / (n - np.arange(n)), 1.0), axis=-1)
@@ -172,9 +176,19 @@ def evaluate_endpoint(ep, per_replicate: list[tuple[np.ndarray, np.ndarray]], se
         return {"estimate": est, "ci95": list(wilson(est, int(np.isfinite(v).sum())))}
     if np.isfinite(v).sum() < 2:  # one subject: a bootstrap has nothing to resample (it gave [x, x])
         return {"estimate": est, "ci95": [float("nan"), float("nan")]}
-    rng = np.random.default_rng(seed)
-    idx = np.array([rng.integers(0, len(v), len(v)) for _ in range(2000)])  # the same draws, one at a time
-    boots = arm_statistics(ep, v[idx], e[idx])  # all 2,000 resamples at once
+    # the same draws as one resample at a time (numpy draws bounded integers one by one); the
+    # test of this function checks it against that loop
+    idx = np.random.default_rng(seed).integers(0, len(v), (2000, len(v)))
+    if ep.kind == "time_to_first_response" and ep.statistic != "mean":
+        # Kaplan-Meier needs each resample in time order: sort the subjects once, and a resample
+        # of their ranks, sorted, lists the same subjects in that order (equal pairs are interchangeable)
+        order = np.lexsort((1 - e, v))
+        rank = np.empty(len(v), dtype=np.int64)
+        rank[order] = np.arange(len(v))
+        ranks = np.sort(rank[idx], axis=1)
+        boots = km_medians(v[order][ranks], e[order][ranks], ordered=True)
+    else:
+        boots = arm_statistics(ep, v[idx], e[idx])  # all 2,000 resamples at once
     lo, hi = np.quantile(boots, [0.025, 0.975], method="inverted_cdf")  # no interpolation: inf-safe
     return {"estimate": est, "ci95": [float(lo), float(hi)]}
 
