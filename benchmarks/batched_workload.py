@@ -9,9 +9,10 @@ weekly doses titrated by the platelet count at each dose time, daily platelets t
                    every subject integrated by its own RODAS4 with an analytic Jacobian, the
                    subjects in ``--threads`` threads; titration as one vectorised ``decide``
                    call per dose time over all subjects;
-- ``trial-path`` : the same engine as ``moasim trial`` drives it: per-subject titration
-                   controllers (Python objects, :class:`~moasim.engine._batched.SubjectSchedules`)
-                   instead of one vectorised ``decide``; the overhead of the trial's event layer;
+- ``trial-path`` : the same engine as ``moasim trial`` drives it: the titration as a rule over
+                   all subjects with per-subject administrations (an ``ArrayRule`` in
+                   :class:`~moasim.engine._batched.SubjectSchedules`) instead of one bare
+                   vectorised ``decide``; the overhead of the trial's event layer;
 - ``roadrunner`` : the peer, plain libroadrunner with the titration as an SBML event, one
                    ``simulate()`` per subject, over ``--procs`` processes (``reference_workload``);
 - ``numbalsoda`` : optional second peer (``--numbalsoda``): LSODA from numba with a hand-written
@@ -91,18 +92,40 @@ class BatchedStack:
         return res.state("PLT")
 
 
+class _TitrationRule:
+    """The workload's titration rule as ``moasim trial`` runs a label rule: an engine ``ArrayRule``
+    (:mod:`moasim.engine._schedules`) deciding for all subjects at once at each dose time, whose
+    administrations (one per dose level) are each subject's event list, applied as array operations."""
+
+    decision_times = rw.DOSE_TIMES[1:]
+
+    def __init__(self, n: int) -> None:
+        self.n, self.level = n, np.ones(n, dtype=np.int64)
+
+    def decide(self, t, outputs):
+        plt = outputs["platelets"]  # rw.titrate for every subject
+        self.level = np.where(plt < 50.0, np.minimum(self.level + 1, 10), np.where(plt > 200.0, np.maximum(self.level - 1, 0), self.level))
+        dose = np.where(plt > 400.0, 0, self.level)
+        return np.where(dose > 0, dose, -1)
+
+    def administration(self, k):
+        from moasim.engine import Add, Event
+
+        return [[Event(0.0, Add("Ad", rw.FIXED["F"] * 1000.0 * k))]] * self.n
+
+
 class TrialPathStack(BatchedStack):
     """moasim's trial path on the reference workload: the batched engine driven by
-    :class:`~moasim.engine._batched.SubjectSchedules`, one titration ``Controller`` object per
-    subject deciding in Python at each dose time (what ``moasim trial`` does with a label rule),
-    instead of one vectorised ``decide`` over all subjects."""
+    :class:`~moasim.engine._batched.SubjectSchedules` with the titration as a rule over all
+    subjects (:class:`_TitrationRule`, what ``moasim trial`` does with a label rule), instead of
+    one bare vectorised ``decide``: the cost of the trial's event layer."""
 
     def run(self, inds: list[dict[str, float]], arrays: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         from moasim.engine._batched import SubjectSchedules
 
         params, y0 = arrays if arrays is not None else self.inputs(inds)
         n = len(params)
-        sched = SubjectSchedules(self.model, [()] * n, [(rw._Titration(rw.FIXED["F"]),) for _ in range(n)], rw.T_OUT[-1])
+        sched = SubjectSchedules(self.model, [()] * n, None, rw.T_OUT[-1], rules=[_TitrationRule(n)])
         res = self.engine.run(self.model, params, y0, rw.T_OUT, schedule=sched)
         self.last = res
         return res.state("PLT")
@@ -235,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref-n", type=int, default=200, help="subjects in the scipy reference (default 200)")
     ap.add_argument("--no-peer", action="store_true", help="skip libroadrunner")
     ap.add_argument("--no-trial-path", action="store_true",
-                    help="skip the trial-path row (per-subject titration controllers, as moasim trial runs them)")
+                    help="skip the trial-path row (the titration as a rule over all subjects, as moasim trial runs it)")
     ap.add_argument("--desolve", action="store_true",
                     help="also time R deSolve lsoda with a compiled C RHS (needs R + deSolve: apt-get install r-base-core r-base-dev r-cran-desolve)")
     ap.add_argument("--numbalsoda", action="store_true",
