@@ -151,6 +151,56 @@ def test_subject_schedules_equal_run_schedule(n):
     assert all(tuple(a) == tuple(b) for a, b in zip(sched.ledgers, ref_ledgers))
 
 
+class _InfusionRule:
+    """_InfusionController for all subjects at once (an ArrayRule): administration 0 infuses at the
+    subject's rate, administration 1 at twice it (response above 12), each with its stop 1.5 days
+    later; a labelled bolus with a dose record comes with the doubled one."""
+
+    decision_times = _InfusionController.decision_times
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def decide(self, t, outputs):
+        return np.where(outputs["response"] > 12.0, 1, 0)
+
+    def administration(self, k):
+        out = []
+        for r in self.rates * (2.0 if k else 1.0):
+            evs = [Event(0.0, SetParameter("INPUT_A", r)), Event(1.5, SetParameter("INPUT_A", -r, additive=True))]
+            out.append(evs + ([Event(0.0, Add("A", 0.5), label="top-up", dose=("x", 0.5, "mg"))] if k else []))
+        return out
+
+
+class _TopUpController(_InfusionController):
+    def decide(self, t, observe):
+        evs = super().decide(t, observe)
+        return evs + ([Event(t, Add("A", 0.5), label="top-up", dose=("x", 0.5, "mg"))] if observe("response") > 12.0 else [])
+
+
+def test_array_rule_equals_run_schedule_per_subject():
+    """A rule over all subjects (numpy decision, per-subject administrations with a follow-up event
+    1.5 days later, a labelled dose for some) gives, subject by subject, what run_schedule gives
+    with the same rule as a controller object (scipy Radau at tight tolerance); the labelled events
+    enter the ledger at their times."""
+    n = 12
+    params, y0 = _population(n, seed=9)
+    t_out = np.arange(0.0, 24.25, 0.25)
+    rates = np.linspace(1.0, 4.0, n)
+    eng = get_engine("scipy", rtol=1e-10, atol=1e-12, method="Radau")
+    ref, ref_doses = np.empty((n, len(t_out), len(SN))), []
+    for i in range(n):
+        m = MODEL.with_parameters(**dict(zip(PN, params[i]))).with_initial(**dict(zip(SN, y0[i])))
+        r = run_schedule(eng, m, t_out, [Event(10.0, Add("A", 1.0))], [_TopUpController(rates[i])])
+        ref[i] = r.states
+        ref_doses.append([(e.time, e.dose) for e in r.ledger if e.dose])
+    sched = SubjectSchedules(MODEL, [[Event(10.0, Add("A", 1.0))]] * n, None, t_out[-1], rules=[_InfusionRule(rates)])
+    res = BatchedEngine(rtol=1e-9, atol=1e-12, threads=2, chunk_size=4).run(MODEL, params, y0, t_out, schedule=sched)
+    assert np.max(np.abs(res.states - ref) / np.maximum(np.abs(ref), 1e-6)) < 1e-6
+    assert [[(e.time, e.dose) for e in x if e.dose] for x in sched.ledgers] == ref_doses
+    assert 0 < sum(map(len, ref_doses)) < 3 * n  # some subjects got the doubled administration, not all
+
+
 class _Observer:
     """Records what a subject's controller observes (no doses)."""
 

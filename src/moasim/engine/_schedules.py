@@ -56,8 +56,8 @@ class _LazyOutputs(Mapping):
     def _get(self) -> dict:
         if self._values is None:
             outs, t, Y, P = self._args
-            # row by row: SubjectSchedules.apply changes the rows of the subjects it has handled,
-            # never those still to observe, so every subject sees its own pre-event outputs
+            # on first access, which SubjectSchedules.apply makes before it applies any event at t
+            # (every controller and rule decides first): every subject's pre-event outputs
             self._values = outs(np.full(Y.shape[0], t), Y, P)
         return self._values
 

@@ -161,7 +161,7 @@ class ArrayRescue:
     decision_times: tuple[float, ...]
     noise: np.ndarray
     visit_times: tuple[float, ...]
-    until: np.ndarray = None
+    until: np.ndarray | None = None  # default: none yet (-1)
 
     def __post_init__(self) -> None:
         if self.until is None:
@@ -231,7 +231,10 @@ def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
     for draw in draws:
         model, events, controllers, subject_noise = _subject_plan(arm, spec, draw, typical)
         res = run_schedule(engine, model, t_out, events, controllers)
-        models.append(model), states.append(res.states), noise.append(subject_noise), ledgers.append(res.ledger)
+        models.append(model)
+        states.append(res.states)
+        noise.append(subject_noise)
+        ledgers.append(res.ledger)
     return _shard_rows(spec, arm, draws, models, np.array(states), np.array(noise), ledgers)
 
 
