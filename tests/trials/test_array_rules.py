@@ -20,7 +20,8 @@ EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.yaml")))
 DEFAULT = str(resources.files("moasim.trials").joinpath("default_trial.yaml"))
 
 #: every branch of the rules: taper then withdrawal, withdrawal ("for") with rescue, a fixed
-#: regimen stopped early, oral doses with a meal (a follow-up event after each dose), an IV bolus
+#: regimen stopped early with rescue (doses and rescue at the same visits), oral doses with a meal (a
+#: follow-up event after each dose), an IV bolus
 BRANCHES = {
     "name": "rule branches",
     "population": {"kind": "itp", "baseline_platelets": {"min": 5, "max": 30}, "east_asian": 0.5},
@@ -30,7 +31,8 @@ BRANCHES = {
         {"name": "rom taper", "drug": "romiplostim", "route": "sc", "titration": "label", "taper": {"from": "5 weeks", "every": "1 week"}},
         {"name": "rom 6 weeks + rescue", "drug": "romiplostim", "route": "sc", "titration": "label", "for": "6 weeks",
          "rescue": {"below": 20}},
-        {"name": "rom iv", "drug": "romiplostim", "route": "iv", "dose": "3 ug/kg", "every": "1 week", "for": "4 weeks"},
+        {"name": "rom iv", "drug": "romiplostim", "route": "iv", "dose": "3 ug/kg", "every": "1 week", "for": "4 weeks",
+         "rescue": {"below": 15}},
         {"name": "elt calcium", "drug": "eltrombopag", "titration": "label", "every": "1 day",
          "food": {"kind": "high_calcium", "after": "2 h"}, "rescue": {"below": 10}},
         {"name": "placebo + rescue", "drug": "none", "rescue": {"below": 25}},
