@@ -4,12 +4,15 @@ reference: each subject's own controller objects and event lists (:class:`Titrat
 libroadrunner engine. Both run through the same batched kernel, so every column of every
 subject's shard row (counts at visits, daily counts, doses given, rescue times) must be equal."""
 
+import functools
 import glob
 import os
 from importlib import resources
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moasim.population import sample_subjects
 from moasim.trials import load_trial_spec, parse_trial_spec
@@ -98,3 +101,49 @@ def test_the_label_rule_by_hand_for_three_subjects_at_once():
     for t in taper.decision_times:
         taper.decide(t, {"platelets": np.array([20.0])})  # < 50 throughout: the rule alone would go up
     assert [d[0] for _, d in taper.history] == [1, 2, 1, 0, 0, 0, 0, 0] and taper.withdrawn[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _parameters(drug):
+    from moasim.library.build import Subject, build_model
+
+    return build_model((drug,), Subject(population="itp")).parameter_values
+
+
+#: a count in every band of the label rules (romiplostim, eltrombopag, avatrombopag, hetrombopag),
+#: on each threshold, and missing (NaN): every branch, with a chance to meet in sequences
+_COUNT = st.sampled_from([10.0, 25.0, 30.0, 50.0, 120.0, 150.0, 200.0, 250.0, 400.0, 450.0, float("nan")])
+
+
+@pytest.mark.parametrize("drug", ["romiplostim", "eltrombopag", "avatrombopag", "hetrombopag"])
+@settings(max_examples=150, deadline=None)
+@given(counts=st.lists(st.lists(_COUNT, min_size=4, max_size=4), min_size=10, max_size=10),
+       east_asian=st.lists(st.booleans(), min_size=4, max_size=4),
+       taper=st.one_of(st.none(), st.tuples(st.sampled_from([7.0, 14.0, 21.0, 35.0]), st.sampled_from([7.0, 14.0]))))
+def test_array_titration_equals_one_controller_per_subject(drug, counts, east_asian, taper):
+    """For any counts (thresholds hit exactly, NaN), East Asian start levels and tapers, the rule
+    over four subjects at once gives each the dose history of her own TitrationController (the
+    one-subject reference) and the administrations of those doses."""
+    from moasim.dosing import ArrayTitration, TitrationController, get_rule
+    from moasim.library.drugs import get_drug
+
+    rule, d = get_rule(drug), get_drug(drug)
+    route = "sc" if drug == "romiplostim" else "oral"
+    params = _parameters(drug)
+    t_end = 10.0 * rule.visit_days
+    kw = dict(taper_from=taper[0], taper_every=taper[1]) if taper else {}
+    many = ArrayTitration(rule=rule, drug=d, route=route, params=[params] * 4, weight_kg=np.full(4, 70.0),
+                          east_asian=np.array(east_asian), t_end=t_end, **kw)
+    ones = [TitrationController(rule=rule, drug=d, route=route, params=params, weight_kg=70.0, t_end=t_end,
+                                east_asian=e, **kw) for e in east_asian]
+    assert many.decision_times == ones[0].decision_times
+    for t in many.decision_times:
+        p = np.array(counts[int(t // rule.visit_days) % len(counts)])  # the count of the visit (read on visit days)
+        given_ = many.decide(t, {"platelets": p})
+        for i, one in enumerate(ones):
+            events = one.decide(t, lambda name, i=i: float(p[i]))
+            assert one.history[-1][1] == many.history[-1][1][i]
+            assert (given_[i] >= 0) == bool(events)
+            if events:  # her administration, moved to t, is the controller's events (meal, lag, dose record)
+                ours = many.administration(int(given_[i]))[i]
+                assert [(t + e.time, e.action, e.label, e.dose) for e in ours] == [(e.time, e.action, e.label, e.dose) for e in events]
