@@ -6,8 +6,8 @@ of the whole trial (sampling, model building, dosing rules, shard files, aggrega
 the time spent inside the compiled RODAS4 kernel (``BatchedEngine``'s integrate calls). The
 ratio is the trial's overhead over the kernel; the performance issue asks for <= 1.5.
 Every trial's kernels are compiled (or loaded from the disk cache) by a 4-subject run before
-the timed runs, as the other benchmarks leave compilation and warm-up untimed. Bone trials run on libroadrunner (the batched engine is refused for them) and are listed
-as such.
+the timed runs, as the other benchmarks leave compilation and warm-up untimed. Bone trials
+run on libroadrunner (the batched engine is refused for them) and are listed as such.
 
 Usage::
 
