@@ -448,3 +448,21 @@ def test_prepare_loads_the_entry_point_a_run_uses():
     params, y0 = _population(3, seed=1)
     BatchedEngine(threads=1).run(MODEL, params, y0, np.arange(0.0, 2.0, 0.5), event_times=[1.0])
     assert len(mod.integrate.overloads) == 1
+
+
+def test_a_rule_deciding_anything_but_one_index_per_subject_is_refused():
+    """A rule's decision is (N,) integers; a float array or a wrong length is one clear error."""
+    params, y0 = _population(3, seed=2)
+
+    class Bad(_InfusionRule):
+        def __init__(self, rates, answer):
+            super().__init__(rates)
+            self.answer = answer
+
+        def decide(self, t, outputs):
+            return self.answer
+
+    for answer in (np.zeros(3), np.zeros(2, dtype=int)):
+        sched = SubjectSchedules(MODEL, [[]] * 3, None, 20.0, rules=[Bad(np.ones(3), answer)])
+        with pytest.raises(SpecError, match="integer administration indices"):
+            BatchedEngine(threads=1).run(MODEL, params, y0, np.arange(0.0, 21.0), schedule=sched)

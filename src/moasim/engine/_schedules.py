@@ -309,8 +309,9 @@ class SubjectSchedules:
                         self._push(i, max(float(ev.time), t), ev)
         for r in self._decisions.pop(t, ()):  # then the rules, on the same outputs
             given = np.asarray(self.rules[r].decide(t, outputs))
-            if given.shape != (self.n,):
-                raise SpecError(invalid_value(f"decision of rule {r} at t={t:g} day", given.shape, f"({self.n},) administration indices"))
+            if given.shape != (self.n,) or given.dtype.kind not in "iu":
+                raise SpecError(invalid_value(f"decision of rule {r} at t={t:g} day", f"{given.dtype} array of shape {given.shape}",
+                                              f"({self.n},) integer administration indices"))
             self._schedule(r, t, given)
         for ops, other, layer in self._bulk.pop(t, ()):  # the advance events, layer by layer
             _apply_ops(ops, other, Y, P, sidx, pidx)
