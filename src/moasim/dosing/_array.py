@@ -25,6 +25,12 @@ from ._regimen import Regimen, _administration_at_zero
 __all__ = ["ArrayRegimen", "ArrayTitration"]
 
 
+def _each_subject(drug, route: str, dose: float, unit: str, params, weight_kg, food) -> list[list[Event]]:
+    """Per subject, the events of one administration of ``dose`` (``unit``) at time 0, built as the
+    one-subject paths build it (her parameters and body weight)."""
+    return [_administration_at_zero(drug, route, dose, unit, p, float(w), food) for p, w in zip(params, weight_kg)]
+
+
 @dataclass(frozen=True, slots=True)
 class ArrayRegimen:
     """A fixed regimen given to every subject (no decision: administration 0 at each dose time).
@@ -61,8 +67,7 @@ class ArrayRegimen:
 
     def administration(self, k: int) -> list[list[Event]]:
         r = self.regimen
-        return [_administration_at_zero(self.drug, r.route, r.dose, r.unit, p, float(w), self.food)
-                for p, w in zip(self.params, self.weight_kg)]
+        return _each_subject(self.drug, r.route, r.dose, r.unit, self.params, self.weight_kg, self.food)
 
 
 @dataclass(slots=True)
@@ -185,6 +190,4 @@ class ArrayTitration:
         return np.where(off, -1, self.level)
 
     def administration(self, k: int) -> list[list[Event]]:
-        dose = self.rule.levels[k]
-        return [_administration_at_zero(self.drug, self.route, dose, self.rule.unit, p, float(w), self.food)
-                for p, w in zip(self.params, self.weight_kg)]
+        return _each_subject(self.drug, self.route, self.rule.levels[k], self.rule.unit, self.params, self.weight_kg, self.food)

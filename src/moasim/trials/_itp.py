@@ -98,12 +98,11 @@ def _arm_regimen(arm: ItpArmSpec) -> Regimen:
     return Regimen(drug=arm.drug, dose=arm.dose, unit=arm.unit, route=arm.route, every_days=arm.every_days, count=count)
 
 
-def _array_rules(arm: ItpArmSpec, spec: TrialSpec, draws, plans) -> list:
+def _array_rules(arm: ItpArmSpec, spec: TrialSpec, draws, models, noise: np.ndarray) -> list:
     """The arm's rescue and dosing as rules over all subjects of a shard (:class:`ArrayRescue`,
     :class:`~moasim.dosing.ArrayTitration`, :class:`~moasim.dosing.ArrayRegimen`): what
-    :func:`_subject_plan` gives each subject as controllers and events, decided with numpy."""
-    models = [p[0] for p in plans]
-    noise = np.array([p[3] for p in plans])
+    :func:`_subject_plan` gives each subject as controllers and events, decided with numpy
+    (``noise``: (N, n_visits) measurement factors)."""
     params = [m.parameter_values for m in models]
     weight = np.array([d.subject.weight_kg for d in draws], dtype=float)
     rules: list = []
@@ -178,7 +177,8 @@ class ArrayRescue:
         return [_rescue_events(0.0, float(kd)) for kd in self.kdes]
 
 
-def _shard_rows(spec: TrialSpec, arm: ItpArmSpec, draws, models, states: np.ndarray, noise: np.ndarray, ledgers) -> list[dict[str, Any]]:
+def _shard_rows(spec: TrialSpec, arm: ItpArmSpec, draws, model, params: np.ndarray, states: np.ndarray, noise: np.ndarray,
+                ledgers) -> list[dict[str, Any]]:
     """The shard rows of its subjects from their simulated states (N, days, n_states: daily grid) and
     dose ledgers: measured counts at visits (NaN where rescue makes them non-evaluable), the true
     daily count, TPO and drug concentration at visits, and the administered doses (after
@@ -192,11 +192,11 @@ def _shard_rows(spec: TrialSpec, arm: ItpArmSpec, draws, models, states: np.ndar
     vidx = np.searchsorted(t_out, visit_t - 1e-9)
     d = get_drug(arm.drug) if arm.drug else None
     names = ("platelets", "tpo") + ((d.concentration,) if d is not None and d.concentration else ())
-    outputs, P = batched_outputs(models[0], names), np.array([m.parameter_vector() for m in models])
+    outputs = batched_outputs(model, names)  # params: (N, n_params), the subjects' initial values
     out = {k: np.empty((n, n_t)) for k in names}
     for a in range(0, n, 64):  # 64 subjects' days at a time: parameters repeated per day stay small
         b = min(a + 64, n)
-        chunk = outputs(np.tile(t_out, b - a), states[a:b].reshape(-1, n_s), np.repeat(P[a:b], n_t, axis=0))
+        chunk = outputs(np.tile(t_out, b - a), states[a:b].reshape(-1, n_s), np.repeat(params[a:b], n_t, axis=0))
         for k in names:
             out[k][a:b] = chunk[k].reshape(b - a, n_t)
     rows = []
@@ -235,7 +235,8 @@ def _shard_per_subject(arm, spec, draws, typical) -> list[dict]:
         states.append(res.states)
         noise.append(subject_noise)
         ledgers.append(res.ledger)
-    return _shard_rows(spec, arm, draws, models, np.array(states), np.array(noise), ledgers)
+    params = np.array([m.parameter_vector() for m in models])
+    return _shard_rows(spec, arm, draws, models[0], params, np.array(states), np.array(noise), ledgers)
 
 
 def _shard_batched(arm, spec, draws, typical, gpu: bool = False, array_rules: bool = True) -> list[dict]:
@@ -250,7 +251,8 @@ def _shard_batched(arm, spec, draws, typical, gpu: bool = False, array_rules: bo
     t_out = np.arange(0.0, spec.duration_days + 1e-9, 1.0)
     params = np.array([m.parameter_vector() for m in models])
     y0 = np.array([m.initial_vector() for m in models])
-    rules = _array_rules(arm, spec, draws, plans) if array_rules else ()
+    noise = np.array([p[3] for p in plans])
+    rules = _array_rules(arm, spec, draws, models, noise) if array_rules else ()
     sched = SubjectSchedules(models[0], [p[1] for p in plans], [p[2] for p in plans], t_end=spec.duration_days, rules=rules)
     # dose compartments are error-controlled relative to their peak (3-4x fewer steps with daily oral
     # doses), to 1e-4 of it: half the steps again through a transit chain, the daily counts as accurate
@@ -258,7 +260,7 @@ def _shard_batched(arm, spec, draws, typical, gpu: bool = False, array_rules: bo
     opts = dict(rtol=1e-6, atol=1e-9, error_scale="peak", absorption_rtol=1e-4)
     engine = GpuEngine(**opts) if gpu else BatchedEngine(threads=1, **opts)
     res = engine.run(models[0], params, y0, t_out, schedule=sched)
-    return _shard_rows(spec, arm, draws, models, res.states, np.array([p[3] for p in plans]), sched.ledgers)
+    return _shard_rows(spec, arm, draws, models[0], params, res.states, noise, sched.ledgers)
 
 
 def prepare_itp_engine(spec: TrialSpec, engine: str = "batched") -> None:
