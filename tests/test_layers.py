@@ -35,7 +35,7 @@ def test_every_dotted_path_loads(layer):
 
 def test_trial_population_kinds_pick_their_layer():
     for layer in LAYERS:
-        assert layer_for(population=layer.trial_population) is layer
+        assert all(layer_for(population=kind) is layer for kind in layer.trial_populations)
 
 
 def test_layers_are_immutable():

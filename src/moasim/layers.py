@@ -36,8 +36,9 @@ class Layer:
         line saying so).
     populations : tuple of str
         Populations of a typical subject (``simulate(population=...)``).
-    trial_population : str
-        The ``population: {kind: ...}`` of the layer's trial specs.
+    trial_populations : tuple of str
+        The ``population: {kind: ...}`` values of the layer's trial specs; the first is the
+        default kind.
     food_effect : bool
         Whether a meal with an oral dose changes anything in the layer's model.
     roadrunner_only : str
@@ -78,7 +79,7 @@ class Layer:
     drugs: tuple[str, ...]
     planned_drugs: tuple[str, ...] = ()
     populations: tuple[str, ...]
-    trial_population: str
+    trial_populations: tuple[str, ...]
     food_effect: bool
     roadrunner_only: str = ""
     simulate: str
@@ -102,7 +103,7 @@ THROMBOPOIESIS = Layer(
     name="thrombopoiesis",
     drugs=(),  # the default layer: every drug of the catalogue (moasim.library.drugs.DRUGS)
     populations=("healthy", "itp", "aplastic"),
-    trial_population="itp",
+    trial_populations=("itp",),
     food_effect=True,
     simulate="moasim.simulation:_simulate_thrombopoiesis",
     routes="moasim.library.drugs:drug_routes",
@@ -119,8 +120,8 @@ BONE = Layer(
     name="bone",
     drugs=("romosozumab", "denosumab", "alendronate", "teriparatide"),
     planned_drugs=(),
-    populations=("postmenopausal_osteoporosis",),
-    trial_population="postmenopausal_osteoporosis",
+    populations=("postmenopausal_osteoporosis", "male_osteoporosis"),
+    trial_populations=("postmenopausal_osteoporosis", "male_osteoporosis"),
     food_effect=False,
     roadrunner_only="its subjects take ~10 ms each with libroadrunner",
     simulate="moasim.library.bone:simulate_bone",

@@ -37,7 +37,7 @@ def _parameters(mod) -> dict:
     return {p.name: {"value": p.value, "unit": p.unit, "source": p.source, "tag": p.tag, "meaning": p.doc} for p in mod.parameters}
 
 
-#: Drugs of the bone layer (simulated with ``population postmenopausal_osteoporosis``).
+#: Drugs of the bone layer (simulated with ``population postmenopausal_osteoporosis`` or ``male_osteoporosis``).
 _BONE = {  # name: (kind, binding site, mechanism, module, module function, dose units: label first, then weight-based)
     "romosozumab": ("humanised anti-sclerostin IgG2 antibody (~149 kDa), SC monthly", "sclerostin (osteocytes)",
                     "neutralises sclerostin: Wnt signalling up -> bone formation up, resorption down (dual effect)",
@@ -64,7 +64,7 @@ def bone_entries() -> dict:
     for name, (kind, site, mechanism, module, fn, units) in _BONE.items():
         mod = getattr(importlib.import_module(module), fn)()
         out[name] = {"kind": kind, "binding_site": site, "mechanism": mechanism, "routes": list(bone_routes(name)),
-                     "dose_units": list(units), "layer": "bone (population postmenopausal_osteoporosis)",
+                     "dose_units": list(units), "layer": "bone (populations postmenopausal_osteoporosis, male_osteoporosis)",
                      "references": list(mod.references), "parameters": _parameters(mod)}
     return out
 

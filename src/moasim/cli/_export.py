@@ -61,9 +61,13 @@ def bone_model_sbml(drug: str, population: str, dose: str | None, every: str | N
         raise SpecError(invalid_value("--population", population, f"{' | '.join(BONE.populations)} for {drug} (a bone-model drug)"))
     if dose:
         raise SpecError(invalid_value("--dose", dose, "no dose for bone-model export (the model is exported drug-free)"))
-    from ..library.bone import bone_sbml
+    from ..library.bone import BoneSubject, bone_sbml
+    from ..library.bone.covariates import subject_parameters
 
-    return bone_sbml(), "bone remodelling + romosozumab/comparator PK at the drug-free steady state", 0
+    subject = BoneSubject(population=population or BONE.populations[0])
+    given = subject_parameters(subject.weight_kg, bool(subject.female))
+    who = "typical woman" if subject.female else "typical man"
+    return bone_sbml(given), f"bone remodelling + romosozumab/comparator PK at the drug-free steady state ({who})", 0
 
 
 def _report(args, what: str, sbml: str, n_events: int) -> int:
@@ -80,7 +84,7 @@ def register(sub) -> None:
     fmt = p.add_subparsers(dest="format", metavar="FORMAT")
     s = fmt.add_parser("sbml", help="SBML Level 3 via Antimony; time in days, canonical units")
     s.add_argument("--drug", required=True)
-    s.add_argument("--population", help="healthy | itp | aplastic (default healthy); postmenopausal_osteoporosis for a bone drug")
+    s.add_argument("--population", help="healthy | itp | aplastic (default healthy); postmenopausal_osteoporosis | male_osteoporosis for a bone drug")
     s.add_argument("--dose", help="include a regimen as SBML events, e.g. '1 ug/kg'")
     s.add_argument("--every", help="dosing interval, e.g. '1 week'")
     s.add_argument("--route", help="sc | iv | oral")

@@ -213,7 +213,7 @@ def register(sub) -> None:
     p.add_argument("--count", type=int, help="number of doses with --every (default: until the end of --days)")
     p.add_argument("--route", help="sc | iv | oral")
     p.add_argument("--days", type=float, help="duration in days")
-    p.add_argument("--population", help="healthy | itp | aplastic | postmenopausal_osteoporosis (default: the drug's "
+    p.add_argument("--population", help="healthy | itp | aplastic | postmenopausal_osteoporosis | male_osteoporosis (default: the drug's "
                                         "layer's first, healthy or postmenopausal_osteoporosis)")
     p.add_argument("--titration", help="label: the drug's label titration rule at weekly visits")
     p.add_argument("--food", help="meal with each oral dose: high_fat | high_calcium | antacid | standard")

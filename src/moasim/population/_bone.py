@@ -1,12 +1,13 @@
-"""Sampling virtual postmenopausal women for bone trials.
+"""Sampling virtual postmenopausal women (or men) for bone trials.
 
-A subject is a baseline lumbar-spine T-score (truncated normal: the inclusion range of the
-trial), a body weight (mg/kg doses; antibody clearances and volumes scale with it,
-:mod:`moasim.library.bone.body_size`), log-normal factors on the bone model's parameters
-and her own random streams for DXA/marker measurement error and fracture events. As in
-:mod:`._sampling`, subject i of (seed, replicate, arm) draws the same values whatever the
-shard size or worker count, and every variability term is drawn for every subject so that
-arms differ only in their treatment.
+A subject is a sex (fixed by the population kind; a covariate of the bone model,
+:mod:`moasim.library.bone.covariates`), a baseline lumbar-spine T-score (truncated normal:
+the inclusion range of the trial), a body weight (mg/kg doses; antibody clearances and
+volumes scale with it, :mod:`moasim.library.bone.body_size`), log-normal factors on the bone
+model's parameters and the subject's own random streams for DXA/marker measurement error and
+fracture events. As in :mod:`._sampling`, subject i of (seed, replicate, arm) draws the same
+values whatever the shard size or worker count, and every variability term is drawn for
+every subject so that arms differ only in their treatment.
 
 Variability values are assumptions (tag A): no between-subject variability of romosozumab
 PK or of the BMD response was read in our sources (``../shared/research/bone.md`` has none).
@@ -23,10 +24,11 @@ from typing import Mapping
 
 import numpy as np
 
-from ..errors import SpecError, invalid_value
+from ..errors import SpecError, invalid_value, unknown_name
+from ..library.bone.covariates import TYPICAL_WEIGHT_KG
 from ..library.bone.fracture import DEFAULT_FRACTURE_RATES, FRACTURE_EVENTS
 
-__all__ = ["BoneIIV", "BONE_IIV", "MEASUREMENT_SD", "BonePopulationSpec", "BoneDraw", "sample_bone_subjects"]
+__all__ = ["BoneIIV", "BONE_IIV", "MEASUREMENT_SD", "BONE_KINDS", "BonePopulationSpec", "BoneDraw", "sample_bone_subjects"]
 
 
 def _omega(cv: float) -> float:
@@ -69,18 +71,26 @@ MEASUREMENT_SD: Mapping[str, tuple[str, float]] = MappingProxyType({
 })
 
 
+#: population kinds of bone trials and the sex of their subjects (True: women)
+BONE_KINDS: Mapping[str, bool] = MappingProxyType({"postmenopausal_osteoporosis": True, "male_osteoporosis": False})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BonePopulationSpec:
-    """The ``population:`` block of a bone trial (``kind: postmenopausal_osteoporosis``).
+    """The ``population:`` block of a bone trial (``kind: postmenopausal_osteoporosis`` or ``male_osteoporosis``).
 
     Parameters
     ----------
+    kind : {"postmenopausal_osteoporosis", "male_osteoporosis"}
+        Women or men: sex is a covariate of the bone model
+        (:mod:`moasim.library.bone.covariates`) and sets the default median weight.
     t_score_mean, t_score_sd : float
         Baseline lumbar-spine T-score distribution (normal, A: -2.5 and 0.8 by default).
     t_score_min, t_score_max : float
         Inclusion range (the normal is truncated to it).
     weight_median_kg, weight_omega : float
-        Body weight, log-normal (kg).
+        Body weight, log-normal (kg); the median defaults to the typical weight of the
+        population's sex (:data:`moasim.library.bone.covariates.TYPICAL_WEIGHT_KG`).
     iiv : bool
         Apply :data:`BONE_IIV` and the spread of body weight (False: every subject is the
         typical woman, of the median weight).
@@ -88,8 +98,9 @@ class BonePopulationSpec:
         Add :data:`MEASUREMENT_SD` to measured BMD and markers.
     fracture_rates : tuple of (event, rate)
         Untreated incidence rate (1/day) per event at the reference T-score
-        (:data:`moasim.library.bone.fracture.DEFAULT_FRACTURE_RATES`); a tuple so that the
-        spec pickles to worker processes. :attr:`rates` gives it as a dict.
+        (:data:`moasim.library.bone.fracture.DEFAULT_FRACTURE_RATES`, women only: no rate
+        for men was read, so a men's trial counts fractures only at rates it gives); a
+        tuple so that the spec pickles to worker processes. :attr:`rates` gives it as a dict.
     """
 
     kind: str = "postmenopausal_osteoporosis"
@@ -97,18 +108,29 @@ class BonePopulationSpec:
     t_score_sd: float = 0.8
     t_score_min: float = -5.0
     t_score_max: float = 0.0
-    weight_median_kg: float = 65.0
+    weight_median_kg: float | None = None  # type: ignore[assignment]
     weight_omega: float = 0.15
     iiv: bool = True
     measurement_error: bool = True
-    fracture_rates: tuple[tuple[str, float], ...] = tuple(DEFAULT_FRACTURE_RATES.items())
+    fracture_rates: tuple[tuple[str, float], ...] | None = None  # type: ignore[assignment]
 
     @property
     def rates(self) -> dict[str, float]:
         """Event -> untreated rate (1/day) at the reference T-score."""
         return dict(self.fracture_rates)
 
+    @property
+    def female(self) -> bool:
+        """Whether the subjects are women (``postmenopausal_osteoporosis``)."""
+        return BONE_KINDS[self.kind]
+
     def __post_init__(self) -> None:
+        if self.kind not in BONE_KINDS:
+            raise SpecError(unknown_name("population kind of a bone trial", str(self.kind), BONE_KINDS))
+        if self.weight_median_kg is None:
+            object.__setattr__(self, "weight_median_kg", TYPICAL_WEIGHT_KG["female" if self.female else "male"])
+        if self.fracture_rates is None:
+            object.__setattr__(self, "fracture_rates", tuple(DEFAULT_FRACTURE_RATES.items()) if self.female else ())
         if not (-6.0 <= self.t_score_min < self.t_score_max <= 4.0):
             raise SpecError(invalid_value("population.baseline_t_score", [self.t_score_min, self.t_score_max], "min < max within [-6, 4]"))
         if not (self.t_score_sd >= 0 and -6.0 <= self.t_score_mean <= 4.0):
@@ -125,11 +147,12 @@ class BonePopulationSpec:
 
 @dataclass(frozen=True, slots=True)
 class BoneDraw:
-    """One sampled woman: covariates, parameter factors and her random streams."""
+    """One sampled subject: covariates, parameter factors and the subject's random streams."""
 
     index: int
     t_score: float
     weight_kg: float
+    female: bool
     factors: Mapping[str, float]
     noise_seed: np.random.SeedSequence
     fracture_u: Mapping[str, float]  # U(0,1) per event: the event occurs when 1 - exp(-H(t)) reaches it
@@ -161,5 +184,5 @@ def sample_bone_subjects(spec: BonePopulationSpec, n: int, seed: np.random.SeedS
             if spec.iiv:
                 factors.update({p: math.exp(v.omega * eta) for p in v.parameters})
         u = {event: float(rng.random()) for event in FRACTURE_EVENTS}
-        out.append(BoneDraw(i, t_score, weight, MappingProxyType(factors), noise_seed, MappingProxyType(u)))
+        out.append(BoneDraw(i, t_score, weight, spec.female, MappingProxyType(factors), noise_seed, MappingProxyType(u)))
     return out

@@ -1,6 +1,6 @@
-"""Bone trials: postmenopausal women on romosozumab, denosumab, alendronate or placebo, in
-sequence if the arm says so, measured at visits (DXA BMD, P1NP, CTX) and followed for
-fractures.
+"""Bone trials: postmenopausal women (or men) on romosozumab, denosumab, alendronate,
+teriparatide or placebo, in sequence if the arm says so, measured at visits (DXA BMD, P1NP,
+CTX) and followed for fractures.
 
 Each subject is the bone model (:mod:`moasim.library.bone`) with her own parameter factors
 (:mod:`moasim.population._bone`), simulated one at a time with libroadrunner (about 10 ms
@@ -27,7 +27,7 @@ from ._spec import TrialSpec
 
 __all__ = ["simulate_bone_shard", "bone_values", "bone_courses", "measure_times", "arm_regimens", "BONE_COLUMNS"]
 
-BONE_COLUMNS = ("arm", "replicate", "subject", "t_score", "weight_kg", "doses",
+BONE_COLUMNS = ("arm", "replicate", "subject", "t_score", "weight_kg", "female", "doses",
                 *(f"m_{o}" for o in BONE_MEASURES), *(f"d_{o}" for o in BONE_MEASURES), *(f"fx_{e}" for e in FRACTURE_EVENTS))
 
 
@@ -80,14 +80,14 @@ def _subject(spec: TrialSpec, arm: BoneArmSpec, draw, typical: dict | None) -> d
     t = np.unique(np.concatenate([daily, tm]))
     base = {**_typical_values(), **(typical or {})}  # typical: absolute overrides (canonical units)
     overrides = {**(typical or {}), **{k: base[k] * f for k, f in draw.factors.items()}}
-    res = run_bone(arm_regimens(arm), days=days, subject=BoneSubject(weight_kg=draw.weight_kg), parameters=overrides or None, t_out=t,
-                   engine="roadrunner")
+    subject = BoneSubject(population=spec.population.kind, female=draw.female, weight_kg=draw.weight_kg)
+    res = run_bone(arm_regimens(arm), days=days, subject=subject, parameters=overrides or None, t_out=t, engine="roadrunner")
     out = res.outputs
     err = _measurement_errors(draw.noise_seed, tm)  # column 0: the baseline scan
     on = spec.population.measurement_error
     idx = np.searchsorted(t, tm - 1e-9)
     day = np.searchsorted(t, daily - 1e-9)
-    row = {"t_score": draw.t_score, "weight_kg": draw.weight_kg, "doses": len(res.doses)}
+    row = {"t_score": draw.t_score, "weight_kg": draw.weight_kg, "female": draw.female, "doses": len(res.doses)}
     at_baseline = tm == 0.0  # the baseline visit's scan is the baseline itself: zero change
     for k, o in enumerate(BONE_MEASURES):
         true = np.asarray(out[o])[idx]

@@ -1,8 +1,8 @@
-"""Bone trial specs (population kind ``postmenopausal_osteoporosis``): population, arms and endpoints.
+"""Bone trial specs (population kind ``postmenopausal_osteoporosis`` or ``male_osteoporosis``): population, arms and endpoints.
 
 The shared top level (name, duration, visits, n, seed, ...) is parsed by
 :func:`moasim.trials.parse_trial_spec`, which hands the parts below to this module for a
-postmenopausal population (:data:`moasim.layers.BONE`).
+bone population (:data:`moasim.layers.BONE`).
 """
 
 from __future__ import annotations
@@ -57,11 +57,12 @@ def check_visits(visit_days: float, visits: Any) -> None:
 
 
 def parse_population(d: dict) -> BonePopulationSpec:
-    """The ``population:`` block of kind ``postmenopausal_osteoporosis``."""
+    """The ``population:`` block of kind ``postmenopausal_osteoporosis`` or ``male_osteoporosis``."""
     from ..library.bone.fracture import DEFAULT_FRACTURE_RATES, FRACTURE_EVENTS
 
-    d = _keys(d, _BONE_POP, "population (kind postmenopausal_osteoporosis)")
-    kw: dict[str, Any] = {}
+    kind = d.get("kind", BONE.trial_populations[0])
+    d = _keys(d, _BONE_POP, f"population (kind {kind})")
+    kw: dict[str, Any] = {"kind": kind}
     if "baseline_t_score" in d:
         b = _keys(d["baseline_t_score"], {"mean", "sd", "min", "max"}, "population.baseline_t_score")
         for k in ("mean", "sd", "min", "max"):
@@ -75,7 +76,7 @@ def parse_population(d: dict) -> BonePopulationSpec:
             if not isinstance(d[k], bool):
                 raise SpecError(invalid_value(f"population.{k}", d[k], "true or false"))
             kw[k] = d[k]
-    rates = dict(DEFAULT_FRACTURE_RATES)
+    rates = dict(DEFAULT_FRACTURE_RATES) if kind == "postmenopausal_osteoporosis" else {}  # no rate for men was read
     if "fracture_rates" in d:
         for event, v in _keys(d["fracture_rates"], set(FRACTURE_EVENTS), "population.fracture_rates").items():
             field = f"population.fracture_rates.{event}"

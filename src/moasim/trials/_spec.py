@@ -34,7 +34,7 @@ __all__ = ["TrialSpec", "parse_trial_spec", "load_trial_spec"]
 
 _TOP = {"name", "description", "population", "duration", "visits", "arms", "endpoints", "n", "seed", "replicates"}
 #: population kinds of trial specs, one per model layer
-_POP_KINDS = tuple(layer.trial_population for layer in LAYERS)
+_POP_KINDS = tuple(kind for layer in LAYERS for kind in layer.trial_populations)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +189,7 @@ def _population(d: Any) -> tuple[PopulationSpec | BonePopulationSpec, ModuleType
     """The population (parsed by its layer's spec module) and that module, which parses the arms and endpoints."""
     if not isinstance(d, dict):
         raise SpecError(invalid_value("population", d, "a mapping"))
-    kind = d.get("kind", THROMBOPOIESIS.trial_population)
+    kind = d.get("kind", THROMBOPOIESIS.trial_populations[0])
     if kind not in _POP_KINDS:
         raise SpecError(unknown_name("population kind", str(kind), _POP_KINDS))
     module = layer_for(population=kind).load("trial_spec")

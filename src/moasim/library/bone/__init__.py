@@ -4,13 +4,15 @@ site BMD), comparators whose mechanism is in the model (denosumab: RANKL neutral
 alendronate: osteoclast apoptosis), and a BMD-to-fracture link (Marshall 1996).
 
 Public API: :func:`simulate_bone` (what ``moasim.simulate`` calls for bone drugs and the
-``postmenopausal_osteoporosis`` population), :func:`run_bone` with :class:`BoneRegimen`
+``postmenopausal_osteoporosis`` or ``male_osteoporosis`` population; sex and weight as
+covariates, :mod:`.covariates`), :func:`run_bone` with :class:`BoneRegimen`
 for sequences and treatment stop, :func:`build_bone_model`, :func:`bone_sbml`,
 :class:`BoneSubject`, :func:`fracture_relative_risk`. Calibration: ``python -m
 moasim.library.bone.calibrate``.
 
-Virtual bone trials (populations of women, visits, fracture events, sequencing) run through
-:func:`moasim.trials.run_trial` with ``population: {kind: postmenopausal_osteoporosis}``
+Virtual bone trials (populations of women or men, visits, fracture events, sequencing) run
+through :func:`moasim.trials.run_trial` with ``population: {kind: postmenopausal_osteoporosis}``
+or ``{kind: male_osteoporosis}``
 (:mod:`moasim.trials._bone`, :mod:`moasim.population._bone`).
 """
 

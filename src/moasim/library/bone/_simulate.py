@@ -1,4 +1,4 @@
-"""``simulate_bone``: one typical postmenopausal woman on a bone regimen (or a sequence)."""
+"""``simulate_bone``: one typical postmenopausal woman (or man) on a bone regimen (or a sequence)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ...layers import BONE
 from ..build import POPULATIONS as _CORE_POPULATIONS
 from ..build import Subject
 from ._model import build_bone_model
+from .covariates import TYPICAL_WEIGHT_KG, subject_parameters
 from ._result import BoneSimulationResult
 from .fracture import FRACTURE_LINKS, relative_risk
 from ..._frozen import read_only
@@ -68,18 +69,35 @@ BONE_OUTPUTS = {
 class BoneSubject(Subject):
     """A typical subject of the bone layer (postmenopausal woman by default).
 
-    Extends :class:`moasim.library.build.Subject` to admit the population
-    ``"postmenopausal_osteoporosis"``; the thrombopoiesis populations stay valid.
+    Extends :class:`moasim.library.build.Subject` to admit the populations
+    ``"postmenopausal_osteoporosis"`` and ``"male_osteoporosis"``; the thrombopoiesis
+    populations stay valid.
+
+    Parameters
+    ----------
+    female : bool, optional
+        Sex (:mod:`moasim.library.bone.covariates`); default from the population: a man for
+        ``male_osteoporosis``, else a woman. A woman in ``male_osteoporosis`` is refused.
+    weight_kg : float, optional
+        Body weight (kg); default the typical weight of the subject's sex
+        (:data:`moasim.library.bone.covariates.TYPICAL_WEIGHT_KG`).
     """
 
     population: str = "postmenopausal_osteoporosis"
-    female: bool = True
-    weight_kg: float = 65.0
+    female: bool | None = None  # type: ignore[assignment]
+    weight_kg: float | None = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         allowed = (*BONE_POPULATIONS, *_CORE_POPULATIONS)
         if self.population not in allowed:
             raise SpecError(unknown_name("population", self.population, allowed))
+        male_population = self.population == "male_osteoporosis"
+        if self.female is None:
+            object.__setattr__(self, "female", not male_population)
+        elif not isinstance(self.female, bool) or (self.female and male_population):
+            raise SpecError(invalid_value("female", self.female, "false (or unset) for population male_osteoporosis; true or false otherwise"))
+        if self.weight_kg is None:
+            object.__setattr__(self, "weight_kg", TYPICAL_WEIGHT_KG["female" if self.female else "male"])
         if not (isinstance(self.weight_kg, (int, float)) and math.isfinite(self.weight_kg) and 20 <= self.weight_kg <= 300):
             raise SpecError(invalid_value("weight_kg", self.weight_kg, "a body weight in [20, 300] kg"))
 
@@ -173,8 +191,10 @@ def run_bone(
     if not (isinstance(samples_per_day, int) and 1 <= samples_per_day <= 1000):
         raise SpecError(invalid_value("samples_per_day", samples_per_day, "an integer in [1, 1000]"))
     subject = subject or BoneSubject()
-    # the subject's weight sets the antibodies' clearances and volumes (body_size); an explicit WT override wins
-    model = build_bone_model({"WT": float(subject.weight_kg), **(parameters or {})})
+    # the subject's weight sets the antibodies' clearances and volumes (body_size); an explicit WT override wins;
+    # a man's parameters are the woman's times the factors of covariates.MALE_EFFECTS
+    female = not isinstance(subject, BoneSubject) or bool(subject.female)
+    model = build_bone_model(subject_parameters(subject.weight_kg, female, parameters))
     t = _times(days, samples_per_day) if t_out is None else np.asarray(t_out, float)
     events: list[Event] = []
     for r in regimens:
@@ -185,9 +205,9 @@ def run_bone(
     vals = python_outputs(model, tuple(BONE_OUTPUTS))(t, res.states, p)
     outputs = {BONE_OUTPUTS[k]: read_only(v, float) for k, v in vals.items()}
     units = {BONE_OUTPUTS[k]: model.outputs[k].unit for k in BONE_OUTPUTS}
-    # BMD -> fracture link (Marshall 1996), typical subject at T-score -2.5
+    # BMD -> fracture link (Marshall 1996), typical subject at T-score -2.5 on the reference of the subject's sex
     for kind, link in FRACTURE_LINKS.items():
-        outputs[f"{kind}_fracture_rr"] = read_only(relative_risk(outputs[link.output], kind), float)
+        outputs[f"{kind}_fracture_rr"] = read_only(relative_risk(outputs[link.output], kind, female=female), float)
         units[f"{kind}_fracture_rr"] = "1"
     # drug_concentration: the (first) simulated drug's serum concentration (ng/mL)
     # (alendronate has no modelled serum concentration: its bone-surface amount is reported instead)
@@ -258,9 +278,10 @@ def simulate_bone(
         Default: ``"sc"`` for the antibodies, ``"oral"`` for alendronate.
     days : float
         Duration (day).
-    population : {"postmenopausal_osteoporosis", "healthy"}
-        ``"postmenopausal_osteoporosis"`` (default); ``"healthy"`` (healthy-volunteer PK
-        studies) gives the same normalised bone model. The disease populations of the
+    population : {"postmenopausal_osteoporosis", "male_osteoporosis", "healthy"}
+        ``"postmenopausal_osteoporosis"`` (default: the calibrated typical woman);
+        ``"male_osteoporosis"``: the typical man (:mod:`moasim.library.bone.covariates`);
+        ``"healthy"`` (healthy-volunteer PK studies) gives the woman's normalised bone model. The disease populations of the
         platelet layer (``"itp"``, ``"aplastic"``) are refused: the bone model has no such
         patients, and a result labelled with them would describe a woman without the disease.
     subject : Subject, optional

@@ -32,6 +32,9 @@ treatment-related BMD link::
   menopause, fracture measurement (clinical or radiological) and a drug effect beyond BMD.
   The code does not name the fracture type of h0; we use it for new (radiological)
   vertebral fractures (A). Hip fracture has no sourced default: a trial must give its rate.
+  Neither has a men's trial (``male_osteoporosis``): no incidence in men was read, so its rates
+  are the trial's own, at the reference T-score on the men's reference (A: the same T-score
+  scaling as for women).
 - ``G``: Marshall 1996 gradient per age-adjusted SD (2.3 spine -> vertebral; for hip, the
   LS T-score is used with the any-site gradient 1.5, A).
 - ``exp(b*dTH)``: Bouxsein et al. 2019 JBMR 34:632 meta-regression of 38 placebo-controlled
@@ -56,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import cumulative_trapezoid
 
-__all__ = ["FractureLink", "FRACTURE_LINKS", "relative_risk", "FRACTURE_EVENTS", "DEFAULT_FRACTURE_RATES", "TREATMENT_SLOPE",
+__all__ = ["FractureLink", "FRACTURE_LINKS", "FRACTURE_LINKS_MALE", "relative_risk", "FRACTURE_EVENTS", "DEFAULT_FRACTURE_RATES", "TREATMENT_SLOPE",
            "T_SCORE_REF", "baseline_rate", "event_times"]
 
 
@@ -80,9 +83,16 @@ FRACTURE_LINKS = {
     "vertebral": FractureLink("bmd_lumbar_spine", "new vertebral fracture", 2.3, 0.142, 1.064, 0.106, f"{MARSHALL}; {NHANES}"),
     "hip": FractureLink("bmd_total_hip", "hip fracture", 2.6, 0.114, 0.971, 0.114, f"{MARSHALL}; {NHANES} (young-adult SD)"),
 }
+#: the same links for men: the men's rows of the same NHANES table (young men 21-30 y: lumbar
+#: spine 1.057 (SD 0.110), hip 1.067 (0.120); men 61-70 y: spine SD 0.142), Marshall's
+#: gradients unchanged (A: its cohorts were mostly women)
+FRACTURE_LINKS_MALE = {
+    "vertebral": FractureLink("bmd_lumbar_spine", "new vertebral fracture", 2.3, 0.142, 1.057, 0.110, f"{MARSHALL}; {NHANES}, men"),
+    "hip": FractureLink("bmd_total_hip", "hip fracture", 2.6, 0.120, 1.067, 0.120, f"{MARSHALL}; {NHANES}, men (young-adult SD)"),
+}
 
 
-def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float = -2.5) -> np.ndarray:
+def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float = -2.5, female: bool = True) -> np.ndarray:
     """Fracture risk relative to the untreated baseline for a BMD % change at the linked site.
 
     Parameters
@@ -93,6 +103,8 @@ def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float =
     kind : {"vertebral", "hip"}
     baseline_t_score : float
         Baseline T-score at that site (sets the absolute BMD that the % change applies to).
+    female : bool
+        Sex of the T-score reference (:data:`FRACTURE_LINKS` or :data:`FRACTURE_LINKS_MALE`).
     """
     from ...errors import SpecError, invalid_value, unknown_name
 
@@ -100,7 +112,7 @@ def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float =
         raise SpecError(unknown_name("fracture kind", kind, FRACTURE_LINKS))
     if not (-6.0 <= baseline_t_score <= 2.0):
         raise SpecError(invalid_value("baseline_t_score", baseline_t_score, "a T-score in [-6, 2]"))
-    link = FRACTURE_LINKS[kind]
+    link = (FRACTURE_LINKS if female else FRACTURE_LINKS_MALE)[kind]
     bmd0 = link.young_mean + baseline_t_score * link.young_sd
     d = bmd0 * np.asarray(pct_change, float) / 100.0
     return link.gradient ** (-d / link.sd)
@@ -108,7 +120,8 @@ def relative_risk(pct_change, kind: str = "vertebral", baseline_t_score: float =
 
 #: fracture events a bone trial can count
 FRACTURE_EVENTS = ("new_vertebral_fracture", "hip_fracture")
-#: untreated incidence at T_SCORE_REF (1/day); hip has no sourced default (see module docstring)
+#: untreated incidence of a woman at T_SCORE_REF (1/day); hip has no sourced default (see module
+#: docstring), and no rate for men was read: a men's trial gives its own rates
 DEFAULT_FRACTURE_RATES = {"new_vertebral_fracture": 0.0583 / 365.25}
 #: LS T-score of the Eudy reference BMD 0.783 g/cm2 (NHANES young women mean 1.064, SD 0.106)
 T_SCORE_REF = (0.783 - 1.064) / 0.106
