@@ -153,6 +153,24 @@ def test_japanese_phase2_hip_and_neck_pass_and_spine_conflict_is_real(checks):
     assert abs(model["lumbar_spine"] - mc["value"]) <= mc["tolerance"]["abs"]
 
 
+@pytest.mark.reference
+def test_phase1_exposure_response_away_from_the_calibrated_regimen():
+    """Padhi 2011 (single doses, largest day-85 gain over the groups) and Padhi 2014 (four
+    3-month cohorts of women): the typical woman simulated here, against the published numbers."""
+    pub = _published()
+    single = pub["romosozumab_single_dose_bmd_day85"]
+    groups = [(f"{d} mg/kg", "sc") for d in (0.1, 0.3, 1, 3, 5, 10)] + [("1 mg/kg", "iv"), ("5 mg/kg", "iv")]
+    ends = [run_bone([BoneRegimen(drug="romosozumab", dose=d, route=r)], days=84.0) for d, r in groups]
+    for site, out in (("lumbar_spine", "bmd_lumbar_spine"), ("total_hip", "bmd_total_hip")):
+        best = max(float(e.outputs[out][-1]) for e in ends)
+        assert abs(best - single["regimen"][site]) <= single["tolerance"][site]["abs"], (site, best)
+    multi = pub["romosozumab_multiple_dose_phase1"]["regimen"]
+    for dose, every, n in (("1 mg/kg", "2 weeks", 6), ("2 mg/kg", "2 weeks", 6), ("2 mg/kg", "4 weeks", 3), ("3 mg/kg", "4 weeks", 3)):
+        r = run_bone([BoneRegimen(drug="romosozumab", dose=dose, every=every, count=n)], days=84.0, samples_per_day=8)
+        assert multi["lumbar_spine"][0] <= float(r.outputs["bmd_lumbar_spine"][-1]) <= multi["lumbar_spine"][1], (dose, every)
+        assert multi["p1np_peak"][0] <= float(np.max(r.outputs["p1np"])) <= multi["p1np_peak"][1], (dose, every)
+
+
 def test_validate_registers_bone_checks():
     from moasim.validate import EXTRA_CHECK_MODULES, _all_checks
 

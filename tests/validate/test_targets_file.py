@@ -99,9 +99,10 @@ def test_every_target_can_be_judged(tid):
     if t.get("value") == "qualitative":  # judged by a check that states what it tests
         assert isinstance(t.get("what"), str) and t["what"].strip(), tid
         return
-    if "tolerance" not in t:  # the published value is itself a window, e.g. a label's trough range
-        lo, hi = t["value"]
-        assert lo < hi, tid
+    if "tolerance" not in t:  # the published value is itself a window (a label's trough range), or one per measure
+        windows = [t["value"]] if "value" in t else list(t["regimen"].values())
+        for lo, hi in windows:
+            assert lo < hi, tid
         return
     for key, value in _published_values(t).items():
         assert isinstance(value, (int, float)) and not isinstance(value, bool), (tid, key, value)

@@ -33,6 +33,8 @@ FALLBACK_UNITS = {
     "hetrombopag_first_in_patient_day28": "fraction of subjects",
     "additivity_hetrombopag_tpo": "fraction",
     "romosozumab_japanese_12m": "percent",  # BMD % change (no ``unit`` in its entry)
+    "romosozumab_single_dose_bmd_day85": "percent",
+    "romosozumab_multiple_dose_phase1": "percent",
 }
 
 _UNIT_DISPLAY = {"percent": "%"}
