@@ -156,3 +156,32 @@ def test_listed_weight_based_dose_unit_is_the_flat_dose_at_the_subjects_weight(d
     per_kg = run_bone([BoneRegimen(drug=drug, dose="3 mg/kg")], days=60, subject=subject)
     flat = run_bone([BoneRegimen(drug=drug, dose="210 mg")], days=60, subject=subject)
     np.testing.assert_allclose(per_kg.outputs["drug_concentration"], flat.outputs["drug_concentration"], rtol=1e-9)
+
+
+def _cli_ls_12m(dose: str, every: str, capsys) -> float:
+    """12-month lumbar-spine % change of the typical woman, as a user gets it from the CLI."""
+    import json
+
+    from moasim.cli.main import main
+
+    main(["simulate", "--drug", "romosozumab", "--dose", dose, "--every", every, "--route", "sc", "--days", "365",
+          "--population", "postmenopausal_osteoporosis", "--json"])
+    return float(json.loads(capsys.readouterr().out)["outputs"]["bmd_lumbar_spine"][-1])
+
+
+@pytest.mark.reference
+def test_cli_dose_arms_are_graded_as_in_the_phase2_trial(capsys):
+    """McClung 2014's 210 mg monthly arm (LS +11.3%, tolerance of the targets file): the CLI's
+    210 mg lies in its window; 70 mg monthly and both every-3-months arms lie clearly below it
+    (under the window's lower edge), 140 mg monthly in between: a graded exposure-response."""
+    from moasim.validate import load_targets
+
+    arm = load_targets()["romosozumab_ls_bmd_12m_phase2"]
+    lower, upper = arm["value"] - arm["tolerance"]["abs"], arm["value"] + arm["tolerance"]["abs"]
+    ls = {(d, e): _cli_ls_12m(d, e, capsys) for d, e in (("70 mg", "1 month"), ("140 mg", "1 month"), ("210 mg", "1 month"),
+                                                        ("140 mg", "3 months"), ("210 mg", "3 months"))}
+    assert lower <= ls[("210 mg", "1 month")] <= upper
+    assert 0 < ls[("70 mg", "1 month")] < lower
+    assert ls[("70 mg", "1 month")] < ls[("140 mg", "1 month")] < ls[("210 mg", "1 month")]
+    for d in ("140 mg", "210 mg"):
+        assert 0 < ls[(d, "3 months")] < min(lower, ls[(d, "1 month")]), d
