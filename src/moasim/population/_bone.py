@@ -93,7 +93,7 @@ class BonePopulationSpec:
         population's sex (:data:`moasim.library.bone.covariates.TYPICAL_WEIGHT_KG`).
     iiv : bool
         Apply :data:`BONE_IIV` and the spread of body weight (False: every subject is the
-        typical woman, of the median weight).
+        typical woman or man, of the median weight).
     measurement_error : bool
         Add :data:`MEASUREMENT_SD` to measured BMD and markers.
     fracture_rates : tuple of (event, rate)

@@ -17,6 +17,7 @@ from ..errors import SpecError, invalid_value, unknown_name
 from ..layers import BONE
 from ..limits import check_interval
 from ..population import BonePopulationSpec
+from ..population._bone import BONE_KINDS
 from ..units import to_unit
 from ._endpoints import BONE_ENDPOINT_KINDS, BONE_MEASURES
 from ._spec import RegimenArm, _days, _interval, _is_placebo, _keys, _number
@@ -76,7 +77,7 @@ def parse_population(d: dict) -> BonePopulationSpec:
             if not isinstance(d[k], bool):
                 raise SpecError(invalid_value(f"population.{k}", d[k], "true or false"))
             kw[k] = d[k]
-    rates = dict(DEFAULT_FRACTURE_RATES) if kind == "postmenopausal_osteoporosis" else {}  # no rate for men was read
+    rates = dict(DEFAULT_FRACTURE_RATES) if BONE_KINDS.get(kind, True) else {}  # no rate for men was read
     if "fracture_rates" in d:
         for event, v in _keys(d["fracture_rates"], set(FRACTURE_EVENTS), "population.fracture_rates").items():
             field = f"population.fracture_rates.{event}"

@@ -281,9 +281,10 @@ def simulate_bone(
     population : {"postmenopausal_osteoporosis", "male_osteoporosis", "healthy"}
         ``"postmenopausal_osteoporosis"`` (default: the calibrated typical woman);
         ``"male_osteoporosis"``: the typical man (:mod:`moasim.library.bone.covariates`);
-        ``"healthy"`` (healthy-volunteer PK studies) gives the woman's normalised bone model. The disease populations of the
-        platelet layer (``"itp"``, ``"aplastic"``) are refused: the bone model has no such
-        patients, and a result labelled with them would describe a woman without the disease.
+        ``"healthy"`` (healthy-volunteer PK studies) gives the woman's normalised bone model.
+        The disease populations of the platelet layer (``"itp"``, ``"aplastic"``) are refused:
+        the bone model has no such patients, and a result labelled with them would describe a
+        woman without the disease.
     subject : Subject, optional
         Overrides ``population``; its weight sets ug/kg doses and the antibodies' clearances
         and volumes (:mod:`moasim.library.bone.body_size`).
