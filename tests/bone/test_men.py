@@ -128,6 +128,10 @@ def test_a_mens_trial_runs_the_typical_man_in_every_arm(tmp_path):
     assert res.arms["placebo"]["endpoints"]["ls6"]["estimate"] == pytest.approx(0.0, abs=1e-9)
     table = pd.concat(pd.read_parquet(p) for p in (tmp_path / "men" / "shards").glob("*.parquet"))
     assert len(table) == 9 and not table["female"].any() and np.allclose(table["weight_kg"], 81.0)
+    from moasim.report.trial_report import bone_trial_figure
+
+    fracture_panel = bone_trial_figure(res).axes[5]  # no rate for men: the panel says so instead of an empty plot
+    assert not fracture_panel.lines and any("no fracture rate" in t.get_text() for t in fracture_panel.texts)
 
 
 def test_a_mens_trial_needs_its_own_fracture_rate_and_refuses_unknown_kinds(tmp_path, capsys):

@@ -48,7 +48,11 @@ def bone_trial_figure(result):
     for ax in axes[1]:
         ax.set_xlabel("month")
     axes.flat[0].legend(fontsize=8)
-    axes.flat[5].legend(fontsize=7)
+    if any(result.response_curves[arm] for arm in result.bands):
+        axes.flat[5].legend(fontsize=7)
+    else:  # no fracture rate in the population (a men's trial without fracture_rates; hip fractures have no default)
+        axes.flat[5].text(0.5, 0.5, "no fracture rate given:\nincidence not simulated\n(population.fracture_rates)",
+                          ha="center", va="center", transform=axes.flat[5].transAxes, fontsize=9, color="grey")
     fig.suptitle(f"{result.spec.name}: n = {result.spec.n} per arm x {result.spec.replicates} replicate(s), seed {result.seed}")
     fig.tight_layout()
     return fig
