@@ -207,7 +207,7 @@ def test_calibration_script_reproduces_the_values_in_the_modules():
     fitted = calibrate.calibrate(verbose=False)
     written = {**remodeling.CALIBRATED, **remodeling.PRECURSOR_POOL, "KA_rsz": stein2018_romosozumab.KA_CALIBRATED, "CL_rsz": stein2018_romosozumab.CL_CALIBRATED,
                "EC50_aln": comparators.EC50_ALN_CALIBRATED, "EOB_tpt": comparators.EOB_TPT_CALIBRATED,
-               "ERL_tpt": comparators.ERL_TPT_CALIBRATED}
+               "ERL_tpt": comparators.ERL_TPT_CALIBRATED, **comparators.DEN_CALIBRATED}
     for k, v in fitted.items():
         assert v == pytest.approx(written[k], rel=2e-4, abs=1e-9), k
 
@@ -251,3 +251,18 @@ def test_precursor_pool_builds_up_under_rankl_blockade_and_drains_after():
     assert ctx[(t > 14) & (t < 90)].max() < -50  # suppressed on drug
     assert ctx[t > 180].max() > 20  # overshoot after offset (without the pool: +7% at most)
     assert abs(np.interp(2 * 365.0, t, ctx)) < ctx[t > 180].max()  # and on its way back
+
+
+@pytest.mark.reference
+def test_denosumab_ctx_follows_the_calibration_arm_and_stays_suppressed_through_month_6():
+    """Issue 13 item 5. McClung 2006's 60 mg Q6M arm (digitized CTX, % of baseline, the stage-6
+    data): the model within a factor 1.5 on every day from 9.2 to 168, and below -50% through
+    month 6 (it was back at baseline by day ~150 before)."""
+    from moasim.library.bone.calibrate import DEN_60MG_CTX
+
+    days = np.array(sorted(DEN_60MG_CTX))
+    r = run_bone([BoneRegimen(drug="denosumab", dose="60 mg")], t_out=np.concatenate([[0.0], days]))
+    model = 100 + np.asarray(r.outputs["ctx"][1:])
+    data = np.array([DEN_60MG_CTX[d] for d in days])
+    assert np.all(np.abs(np.log(model / data)) < np.log(1.5)), dict(zip(days, model.round(1)))
+    assert np.all(model < 50)

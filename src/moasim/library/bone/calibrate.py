@@ -3,8 +3,9 @@ comparators' (alendronate, teriparatide).
 
 Run ``python -m moasim.library.bone.calibrate`` to re-fit and print before/after tables
 and the values to paste into ``stein2018_romosozumab.py`` (KA_rsz, CL_rsz),
-``remodeling.CALIBRATED`` and ``comparators`` (EC50_aln, EOB_tpt, ERL_tpt). Five stages, each
-with its own targets (the romosozumab ones read from ``moasim/validate/calibration_targets.yaml``):
+``remodeling.CALIBRATED`` and ``comparators`` (EC50_aln, EOB_tpt, ERL_tpt, DEN_CALIBRATED). Six
+stages, each with its own targets (the romosozumab ones read from
+``moasim/validate/calibration_targets.yaml``):
 
 1. PK (KA_rsz, CL_rsz): single 210 mg SC Cmax 22.2 ug/mL (label) and the mean of the
    month 3/6/9/12 troughs at the middle of the label range 8-13 ug/mL (10.5). Stein &
@@ -15,7 +16,9 @@ with its own targets (the romosozumab ones read from ``moasim/validate/calibrati
    and month-12 -15%, CTX nadir -55% and month-12 -25% (label 12.2), each residual scaled
    by the target tolerance; plus the label's shape statements as soft constraints: P1NP
    back to placebo level at month 9 (0%, scale 15) and the P1NP peak and CTX nadir at about
-   2 weeks (day 14, scale 14 days).
+   2 weeks (day 14, scale 14 days); and the shape of the exposure-response: Padhi 2011's
+   largest single-dose LS gain on day 85 (+5.3%, 10 mg/kg SC) relative to the 12-month gain at
+   210 mg monthly (+11.3%), ratio 0.469 (scale 0.07).
 3. Site BMD turnover (KLS/KTH/KFN_site): BMD is linear in these rates (no feedback), so
    each is solved exactly: LS to McClung 2014 +11.3%, TH and FN to Ishibashi 2017 +4.7% and
    +3.8%. (The Ishibashi LS +16.9% cannot be met together with McClung's +11.3% by a single
@@ -25,6 +28,11 @@ with its own targets (the romosozumab ones read from ``moasim/validate/calibrati
 5. Comparator: teriparatide EOB_tpt and ERL_tpt (osteoblast survival, RANKL) so that 20 ug SC
    daily gives LS BMD +7.1% (McClung 2014 open-label teriparatide arm, R2) and P1NP +79%
    (NCT00433160, median, R) at 12 months: two equations, two unknowns, solved exactly.
+6. Comparator: denosumab's RANKL neutralisation (KDEN_rankl), the share of RANKL signalling out
+   of its reach (F0_den) and the osteoclast apoptosis it causes (EK_den), by least squares on
+   McClung 2006's 60 mg Q6M arm (phase 2; digitized by Metrum in OpenBoneMin's history, R-code):
+   serum CTX on days 9.2-168 (log of % of baseline, equal weights). Its BMD and the other six
+   arms of that trial stay predictions (validate).
 """
 
 from __future__ import annotations
@@ -70,11 +78,28 @@ def _pk_loss(x, fixed):
     return (math.log(pk["cmax"] / 22.2)) ** 2 + (math.log(tr / 10.5)) ** 2
 
 
+#: Padhi 2011 (JBMR 26:19, abstract, R): the largest LS gain over the single-dose groups, on day
+#: 85, relative to McClung 2014's 12-month gain at 210 mg monthly (the exposure-response shape;
+#: BMD is linear in the site rate, so the ratio does not depend on it). Scale 0.07: about the SE
+#: of a 6-subject group mean (A)
+PADHI2011_LS_RATIO = (5.3 / 11.3, 0.07)
+
+
+def padhi2011_ls(parameters) -> float:
+    """LS % change on day 85 after the highest single dose of Padhi 2011, 10 mg/kg SC."""
+    from ._simulate import BoneRegimen, run_bone
+
+    r = run_bone([BoneRegimen(drug="romosozumab", dose="10 mg/kg", route="sc")], t_out=np.array([0.0, 84.0]), parameters=parameters)
+    return float(r.outputs["bmd_lumbar_spine"][-1])
+
+
 def _marker_residuals(p):
     m = course_metrics(monthly_course(parameters=p))
+    ratio, scale = PADHI2011_LS_RATIO
     return np.array([
         (m["p1np_peak"] - 145) / 35, (m["p1np_m12"] + 15) / 15, (m["ctx_nadir"] + 55) / 15, (m["ctx_m12"] + 25) / 12,
         m["p1np_m9"] / 15, (m["p1np_peak_day"] - 14) / 14, (m["ctx_nadir_day"] - 14) / 14,
+        (padhi2011_ls(p) / m["ls_m12"] - ratio) / scale,
     ]), m
 
 
@@ -132,8 +157,38 @@ def _teriparatide_effects(fitted) -> dict[str, float]:
     return dict(zip(TPT_NAMES, (float(v) for v in np.exp(r.x))))
 
 
+#: stage 6 data: McClung 2006 NEJM 354:821, 60 mg SC on days 0 and 168 (ID 5 of
+#: metrumresearchgroup/OpenBoneMin commit e945bb2, inst/old/deno_FINAL_check(5).csv; R-code):
+#: serum CTX as % of baseline by day (its LS BMD, 104.55% on day 336, is a validate prediction)
+DEN_60MG_CTX = {9.2: 18.5, 28.0: 12.4, 56.0: 13.1, 84.0: 13.9, 112.0: 15.6, 140.0: 21.1, 168.0: 30.2}
+DEN_NAMES = ("KDEN_rankl", "F0_den", "EK_den")
+#: stage 6 starting values: OpenBoneMin's potency (D from R-code); no floor, no apoptosis (A)
+DEN_START = {"KDEN_rankl": 2e-6 / 2.93273e-3 * 1e6 / 150000, "F0_den": 0.05, "EK_den": 0.5}
+
+
+def denosumab_60mg(parameters) -> dict[str, dict[float, float]]:
+    """Serum CTX (% of baseline) on McClung 2006's days, 60 mg SC on days 0 and 168."""
+    from ._simulate import BoneRegimen, run_bone
+
+    t = np.array([0.0, *sorted(DEN_60MG_CTX)])
+    r = run_bone([BoneRegimen(drug="denosumab", dose="60 mg", every="168 days", count=2)], t_out=t, parameters=parameters)
+    return {"ctx": {d: 100 + float(v) for d, v in zip(t[1:].tolist(), r.outputs["ctx"][1:])}}
+
+
+def _denosumab_effects(fitted) -> dict[str, float]:
+    from scipy.optimize import least_squares
+
+    def residuals(x):
+        m = denosumab_60mg({**fitted, **dict(zip(DEN_NAMES, x))})
+        return [math.log(max(m["ctx"][d], 1e-6) / v) for d, v in DEN_60MG_CTX.items()]
+
+    r = least_squares(residuals, [DEN_START[k] for k in DEN_NAMES], bounds=([1e-4, 0.0, 0.0], [10.0, 0.9, 50.0]),
+                      xtol=1e-10, ftol=1e-10, gtol=1e-10, diff_step=1e-5)
+    return dict(zip(DEN_NAMES, (float(v) for v in r.x)))
+
+
 def calibrate(verbose: bool = True) -> dict[str, float]:
-    """Run the five stages from the published/starting values; return the calibrated values."""
+    """Run the six stages from the published/starting values; return the calibrated values."""
     # Every stage passes ALL calibrated parameters (START, then the values fitted so far), so
     # the result does not depend on the values currently written in the modules.
     start = dict(START)
@@ -154,6 +209,8 @@ def calibrate(verbose: bool = True) -> dict[str, float]:
     fitted["EC50_aln"] = _alendronate_ec50(fitted)
     # 5. teriparatide (comparator): LS +7.1% (McClung 2014, R2) and P1NP +79% (NCT00433160, R) at 12 months
     fitted.update(_teriparatide_effects(fitted))
+    # 6. denosumab (comparator): McClung 2006's 60 mg Q6M CTX course (R-code)
+    fitted.update(_denosumab_effects(fitted))
     if verbose:
         after = course_metrics(monthly_course(parameters=fitted))
         pk0, pk1 = pk_metrics(start), pk_metrics(fitted)

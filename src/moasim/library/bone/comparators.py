@@ -16,30 +16,32 @@ CL, Q, VC and VP enter at the subject's body weight (CLW_den = CL_den*SZCL_mab, 
 :mod:`.body_size`, Davda 2014 antibody allometry; Peterson's values are kept for the
 reference 65 kg woman).
 
-RANKL neutralisation: OpenBoneMin removes RANKL at kdenosl*DEN(pM)*L besides its own
-turnover koutL*L. With RANKL at quasi-steady state the free fraction is
-``FDEN_rankl = 1/(1 + KDEN_rankl*Cden)``, KDEN_rankl = kdenosl/koutL * (1e6/150000 pM per
-ng/mL) = 2e-6/2.93273e-3 * 6.667 = 4.55e-3 mL/ng (D from R-code: half-maximal at 220 ng/mL).
-It multiplies free RANKL in :mod:`remodeling`. NOTE: in OpenBoneMin a steep RANKL effect on
-osteoclasts (Hill 8.5) amplifies this; with the hyperbolic RANK occupancy used here CTX
-suppression by 60 mg (-93% at day 30, -74% at day 90) is lost between months 4 and 6 (CTX
-back at baseline by day ~150), earlier than in the clinic (suppression through month 6): the
-osteoclast-precursor pool that builds up under the blockade (:mod:`remodeling`) speeds the
-return, and resorption then overshoots (+28% near day 184 after a single dose, +8% at day 365:
-the offset rebound, in direction). LS BMD on day 336 is +4.6% (doses on days 0 and 168;
-McClung 2006: +4.55%). Not calibrated: treat denosumab results as qualitative.
-McClung 2006's phase 2 arms (NEJM 354:821; digitized in the history of
-metrumresearchgroup/OpenBoneMin, commit e945bb2) are validate predictions
-(``denosumab_*`` in ``validate/targets_added.yaml``): 60 mg, CTX as % of baseline model/data
-day 28 7/12, day 84 22/14, day 168 123/30; 14 mg day 3.7 73/24 (the osteoclast lifespan,
-KC_oc, limits how fast CTX can fall; denosumab also blocks osteoclast function and survival)
-and day 168 110/65; the data level off near 10-13% of baseline, the model goes to 0. A
-higher RANKL-binding potency does not fix day 168 (scanned 2026-11-29, KDEN_rankl x1 to x100
-against the first dosing interval of the 6, 14, 30 mg Q3M and 14, 100, 210 mg Q6M arms of the
-same digitized data): the data return gradually (14 mg Q6M: 24, 38, 54, 65% of baseline on
-days 84-168), while the typical subject's return is a switch once the drug has fallen below
-its potency, then an overshoot from the precursor pool; between-subject PK variability, which a
-typical-subject prediction leaves out, would spread the switch over months.
+RANKL neutralisation. With RANKL at quasi-steady state, the share of RANKL signalling left free
+by denosumab multiplies free RANKL in :mod:`remodeling`, and the RANKL that osteoclasts lose
+shortens their life (RANKL is an osteoclast survival factor)::
+
+    FDEN_rankl = F0_den + (1 - F0_den)/(1 + KDEN_rankl*Cden)     free share of RANKL signalling
+    KILL_den   = EK_den*(1 - FDEN_rankl)                         extra OC apoptosis:
+    dOCA/dt   += -KC_oc*KILL_den*OCA                             OC removal x (1 + KILL_den)
+
+OpenBoneMin's structure gives the hyperbolic term (kdenosl*DEN*L besides RANKL turnover koutL*L:
+KDEN_rankl = kdenosl/koutL x 1e6/150000 = 4.55e-3 mL/ng, D from R-code). With that potency and
+no floor or apoptosis, CTX suppression by 60 mg was lost between months 4 and 6 (+23% on day 168
+against -70% in the clinic), and CTX could not fall faster than the osteoclast lifespan allows.
+All three are now calibrated (C, calibrate.py stage 6) to the CTX course of McClung 2006's 60 mg
+Q6M arm (NEJM 354:821; digitized by Metrum in metrumresearchgroup/OpenBoneMin's history, commit
+e945bb2, R-code; days 9.2-168): KDEN_rankl 0.366 mL/ng (half-maximal at 2.7 ng/mL, 80-fold
+OpenBoneMin's; denosumab's RANKL affinity is picomolar), F0_den 0.076 (the share out of reach:
+CTX levels off near 10-15% of baseline at every dose from 6 to 210 mg, which no potency gives)
+and EK_den 0.61. Model/data, CTX % of baseline: 60 mg day 28 11/12, day 84 15/14, day 168 31/30;
+210 mg day 168 18/13; 6, 14, 30 mg Q3M and 100 mg Q6M within a few points over the first year.
+Predictions that fail (validate): the 14 mg Q6M arm, whose typical-subject CTX returns as a
+switch near day 110 and overshoots (+19% on day 168 against -35%: the trial mean returns
+gradually, as a population with PK variability would), and the 60 mg arm's LS BMD on day 336
+(+5.85% against +4.55%; every arm of 14 mg and more gains 5.8-5.9% in the model, 4.4-6.7% in the
+trial; the site turnover is romosozumab's). The first dose still falls slower than in the clinic
+(14 mg day 3.7: 45% of baseline against 24%). After offset the osteoclast-precursor pool built
+up under the blockade (:mod:`remodeling`) makes resorption overshoot baseline (the rebound).
 
 Alendronate (oral, weekly): of an oral dose a fraction F_aln = 0.76% is absorbed (women,
 fasting, 90% CI 0.58-0.98%; Gertz 1995 Clin Pharmacol Ther 58:288 abstract, R) and about half
@@ -101,6 +103,11 @@ from ...model import Module, Output, Parameter, State
 from .body_size import disposition_at_weight
 
 OBM = "Peterson 2004 AAPS J W4340 via OpenBoneMin.cpp (R-code)"
+MC2006 = ("calibrated (calibrate.py stage 6) to McClung 2006 NEJM 354:821, 60 mg Q6M arm, serum CTX days 9.2-168 "
+          "(digitized in metrumresearchgroup/OpenBoneMin, commit e945bb2, inst/old/deno_FINAL_check(5).csv; R-code)")
+
+#: calibrated values (calibrate.py, stage 6)
+DEN_CALIBRATED = {"KDEN_rankl": 0.366102, "F0_den": 0.0758271, "EK_den": 0.609248}
 
 
 def denosumab_module() -> Module:
@@ -118,8 +125,15 @@ def denosumab_module() -> Module:
             P(name="VMAX_den", value=3110.0, unit="ng/h", model_unit="ug/day", lower=0, tag="R-code", source=OBM + " DENVMAX",
               doc="saturable elimination capacity"),
             P(name="KM_den", value=188.0, unit="ng/mL", lower=0, tag="R-code", source=OBM + " DENKM", doc="saturable elimination Km"),
-            P(name="KDEN_rankl", value=2e-6 / 2.93273e-3 * 1e6 / 150000, unit="mL/ng", lower=0, tag="D",
-              source="kdenosl/koutL x (1e6/150000) from OpenBoneMin.cpp (R-code)", doc="RANKL neutralisation per ng/mL"),
+            P(name="KDEN_rankl", value=DEN_CALIBRATED["KDEN_rankl"], unit="mL/ng", lower=0, tag="C",
+              source=MC2006 + "; start kdenosl/koutL x (1e6/150000) = 4.55e-3 from OpenBoneMin.cpp (D from R-code)",
+              doc="RANKL neutralisation per ng/mL"),
+            P(name="F0_den", value=DEN_CALIBRATED["F0_den"], unit="1", lower=0, upper=1, tag="C",
+              source=MC2006 + " (CTX levels off near 10-15% of baseline at every dose from 6 to 210 mg)",
+              doc="share of RANKL signalling out of denosumab's reach"),
+            P(name="EK_den", value=DEN_CALIBRATED["EK_den"], unit="1", lower=0, tag="C",
+              source=MC2006 + " (CTX falls faster than the osteoclast lifespan allows: 14 mg, 24% of baseline on day 3.7)",
+              doc="extra osteoclast apoptosis per unit of RANKL neutralised (RANKL is an osteoclast survival factor)"),
         ),
         states=(
             State(name="DEPOT_den", unit="ug", doc="SC depot", dosable=True, absorption=True),
@@ -129,9 +143,11 @@ def denosumab_module() -> Module:
         assignments={
             **disposition_at_weight("den"),  # CLW_den, QW_den, VCW_den, VPW_den (body_size: Davda 2014 allometry)
             "Cden": "AC_den/VCW_den",
-            "FDEN_rankl": "1/(1 + KDEN_rankl*Cden)",
+            "FDEN_rankl": "F0_den + (1 - F0_den)/(1 + KDEN_rankl*Cden)",
+            "KILL_den": "EK_den*(1 - FDEN_rankl)",
         },
         rates={
+            "OCA": "-KC_oc*KILL_den*OCA",  # osteoclasts deprived of RANKL die faster (added to remodeling's OCA)
             "DEPOT_den": "-KA_den*DEPOT_den",
             "AC_den": ("KA_den*DEPOT_den", "-(CLW_den + QW_den)*Cden", "QW_den/VPW_den*AP_den", "-VMAX_den*Cden/(KM_den + Cden)"),
             "AP_den": ("QW_den*Cden", "-QW_den/VPW_den*AP_den"),
@@ -142,10 +158,10 @@ def denosumab_module() -> Module:
 
 
 #: calibrated value (calibrate.py, stage 4)
-EC50_ALN_CALIBRATED = 18282.3
+EC50_ALN_CALIBRATED = 15891.2
 #: calibrated values (calibrate.py, stage 5)
-EOB_TPT_CALIBRATED = 0.50581
-ERL_TPT_CALIBRATED = 0.640646
+EOB_TPT_CALIBRATED = 0.461655
+ERL_TPT_CALIBRATED = 0.689496
 
 
 def alendronate_module() -> Module:

@@ -36,7 +36,8 @@ Equations (normalised units; time in days)::
                                                      marrow; raised with RANKL by teriparatide),
                                                      drained by RANKL-driven fusion and by other exits
     dOCA/dt = KC_oc*(PIL*OCP - OCA*(1 + KILL_bp))    RANKL-driven formation from the pool - apoptosis
-                                                     (KILL_bp: bisphosphonate effect, 0 without it)
+                                                     (KILL_bp: bisphosphonate effect, 0 without it;
+                                                     denosumab adds KILL_den, comparators.py)
     dOCY/dt = KY_ocy*(OBA - OCA*OCY)                 burial of OB - removal with resorbed bone
     dBMD_x/dt = KX_site*(OBA - OCA),  x = LS, TH, FN  formation - resorption (site turnover)
 
@@ -79,11 +80,12 @@ Riggs 2010 (OpenBoneMin.cpp; R-code) x 24 h (D). FL_ocy 0.95: osteocyte share of
 production at baseline, Eudy 2015 FracOBE = 20 (cabone2.cpp; R-code). GO_opg: Wnt effect on
 OPG, started at Eudy's gammaOPG 1.597 (R-code) and calibrated (C). KY_ocy: osteocyte pool
 renewal ~ tissue turnover 10%/year (A). RO_opg = 1 (half of RANKL held by OPG at baseline),
-KL_rank = 1 (RANK half-occupied at baseline), KOP_ocp and FD_ocp (the precursor pool, above), KP_ob = 1/90 per day (mean delay from resorption
-to the formation that refills it, ~3 months: reversal plus the centroid of a 4-5 month
-trabecular formation period): A. The romosozumab targets fit equally well with 1/30 or 1/60;
-KP_ob mainly sets how much of an antiresorptive's BMD gain is the reversible remodelling-space
-transient (denosumab 60 mg Q6M LS at 12 months: +2.6% with 1/30, +3.4% with 1/90). NOTE: Peterson & Riggs' much steeper RANKL effects on OC formation and survival
+KL_rank = 1 (RANK half-occupied at baseline), KOP_ocp and FD_ocp (the precursor pool, above),
+KP_ob = 1/30 per day (A: mean delay from a resorption signal to the osteoblasts it recruits,
+about a month of reversal phase). The romosozumab targets fit about equally well with 1/30 to
+1/90; KP_ob mainly sets how much of an antiresorptive's BMD gain is the reversible
+remodelling-space transient, and with CTX suppressed through month 6 (comparators.py) 1/90
+made denosumab 60 mg Q6M gain LS +8% by day 336 (McClung 2006: +4.55%), 1/30 +5.9%. NOTE: Peterson & Riggs' much steeper RANKL effects on OC formation and survival
 (Hill 8.5 and 3.1, OpenBoneMin.cpp) were tried in place of PIL; with them the CTX nadir
 (-55%) and month-12 value (-25%) could not be met together, so the hyperbolic occupancy is
 kept. KSI_wnt, AMOD_ob, KACT_ob, KLC_ob, KT_tgf and the site turnover rates
@@ -111,15 +113,15 @@ PRECURSOR_POOL = {"KOP_ocp": 0.005, "FD_ocp": 0.6}
 
 #: calibrated values (calibrate.py prints these; see the module docstring)
 CALIBRATED = {
-    "KSI_wnt": 3.87217,
-    "AMOD_ob": 0.999973,
-    "KACT_ob": 0.0311884,
-    "KLC_ob": 0.00347942,
-    "KT_tgf": 1.00115,
-    "GO_opg": 1.06447,
-    "KLS_site": 0.000872372,
-    "KTH_site": 0.000362845,
-    "KFN_site": 0.000293364,
+    "KSI_wnt": 3.68171,
+    "AMOD_ob": 1.00012,
+    "KACT_ob": 0.0283273,
+    "KLC_ob": 0.0027757,
+    "KT_tgf": 1.00143,
+    "GO_opg": 1.07315,
+    "KLS_site": 0.000963056,
+    "KTH_site": 0.000400563,
+    "KFN_site": 0.00032386,
 }
 
 
@@ -133,7 +135,7 @@ def module() -> Module:
         parameters=(
             P(name="SCL0_bone", value=6.1 / 860.0, unit="nM", lower=0, tag="D", source="KSYN_scl/KDEG_scl (baseline free sclerostin)",
               doc="baseline free sclerostin"),
-            P(name="KSI_wnt", value=c["KSI_wnt"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak, CTX nadir",
+            P(name="KSI_wnt", value=c["KSI_wnt"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak, CTX nadir, Padhi 2011's single-dose LS gain relative to McClung 2014's",
               doc="sclerostin inhibition of LRP5/6 at baseline (S0/Ki)"),
             P(name="AMOD_ob", value=c["AMOD_ob"], unit="1", lower=0, tag="C", source=CAL + "P1NP peak",
               doc="modelling-based formation per unit Wnt rise (relative to baseline formation)"),
@@ -141,8 +143,9 @@ def module() -> Module:
               doc="lining-cell activation per unit Wnt rise"),
             P(name="KLC_ob", value=c["KLC_ob"], unit="1/day", lower=0, tag="C", source=CAL + "P1NP month 9 and 12",
               doc="lining-cell pool replenishment"),
-            P(name="KP_ob", value=1 / 90, unit="1/day", lower=0, tag="A",
-              source="mean resorption-to-formation delay ~3 months (reversal + centroid of a 4-5 month trabecular formation period)",
+            P(name="KP_ob", value=1 / 30, unit="1/day", lower=0, tag="A",
+              source="mean delay from a resorption signal to the osteoblasts it recruits, ~1 month of reversal phase (A; "
+                     "1/90 made denosumab's remodelling-space transient too large, comparators.py)",
               doc="BMU osteoblast recruitment turnover"),
             P(name="KB_ob", value=0.189, unit="1/day", lower=0, tag="R-code", source=PIV + " A_OBa", doc="active OB elimination"),
             P(name="KC_oc", value=0.1596, unit="1/day", lower=0, tag="D", source=PR + " Da*Pic0 = 6.65e-3/h (R-code) x 24",

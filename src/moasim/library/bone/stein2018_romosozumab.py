@@ -55,8 +55,8 @@ from .body_size import disposition_at_weight
 SOURCE = "Stein & Peletier 2018 CPT:PSP 7:670 Table 1 (nlmixr2lib Stein_2018_romosozumab.R)"
 
 #: calibrated values (calibrate.py); see module docstring
-KA_CALIBRATED = 0.188243
-CL_CALIBRATED = 0.158941
+KA_CALIBRATED = 0.188404
+CL_CALIBRATED = 0.159313
 
 
 def module() -> Module:
