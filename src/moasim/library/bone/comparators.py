@@ -34,7 +34,8 @@ e945bb2, R-code; days 9.2-168): KDEN_rankl 0.366 mL/ng (half-maximal at 2.7 ng/m
 OpenBoneMin's; denosumab's RANKL affinity is picomolar), F0_den 0.076 (the share out of reach:
 CTX levels off near 10-15% of baseline at every dose from 6 to 210 mg, which no potency gives)
 and EK_den 0.61. Model/data, CTX % of baseline: 60 mg day 28 11/12, day 84 15/14, day 168 31/30;
-210 mg day 168 18/13; 6, 14, 30 mg Q3M and 100 mg Q6M within a few points over the first year.
+210 mg day 168 18/13; 14 and 30 mg Q3M and 100 mg Q6M within a few points over the first year,
+6 mg Q3M's troughs higher (56-69 against 35-44% of baseline on days 84, 168, 252, 336).
 Predictions that fail (validate): the 14 mg Q6M arm, whose typical-subject CTX returns as a
 switch near day 110 and overshoots (+19% on day 168 against -35%: the trial mean returns
 gradually, as a population with PK variability would), and the 60 mg arm's LS BMD on day 336
