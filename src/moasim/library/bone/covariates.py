@@ -35,11 +35,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from .body_size import WTREF_KG
+
 __all__ = ["SexEffect", "MALE_EFFECTS", "NOT_SEX_SPECIFIC", "REFERENCE_WEIGHT_KG", "TYPICAL_WEIGHT_KG", "sex_parameters",
            "subject_parameters"]
 
-#: the calibrated typical postmenopausal woman (kg; :data:`moasim.library.bone.body_size.WTREF_KG`)
-REFERENCE_WEIGHT_KG = 65.0
+#: the calibrated typical postmenopausal woman (kg), the reference weight of :mod:`.body_size`
+REFERENCE_WEIGHT_KG = WTREF_KG
 
 
 @dataclass(frozen=True, slots=True)
