@@ -75,6 +75,12 @@ MEASUREMENT_SD: Mapping[str, tuple[str, float]] = MappingProxyType({
 BONE_KINDS: Mapping[str, bool] = MappingProxyType({"postmenopausal_osteoporosis": True, "male_osteoporosis": False})
 
 
+def default_fracture_rates(kind: str) -> dict[str, float]:
+    """Untreated rates (1/day) a population of this kind has unless its spec gives them: the
+    women's sourced defaults (:data:`DEFAULT_FRACTURE_RATES`); none for men (none was read)."""
+    return dict(DEFAULT_FRACTURE_RATES) if BONE_KINDS.get(kind, True) else {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BonePopulationSpec:
     """The ``population:`` block of a bone trial (``kind: postmenopausal_osteoporosis`` or ``male_osteoporosis``).
@@ -130,7 +136,7 @@ class BonePopulationSpec:
         if self.weight_median_kg is None:
             object.__setattr__(self, "weight_median_kg", TYPICAL_WEIGHT_KG["female" if self.female else "male"])
         if self.fracture_rates is None:
-            object.__setattr__(self, "fracture_rates", tuple(DEFAULT_FRACTURE_RATES.items()) if self.female else ())
+            object.__setattr__(self, "fracture_rates", tuple(default_fracture_rates(self.kind).items()))
         if not (-6.0 <= self.t_score_min < self.t_score_max <= 4.0):
             raise SpecError(invalid_value("population.baseline_t_score", [self.t_score_min, self.t_score_max], "min < max within [-6, 4]"))
         if not (self.t_score_sd >= 0 and -6.0 <= self.t_score_mean <= 4.0):

@@ -12,12 +12,11 @@ for two years). Shards are written, resumed and aggregated exactly as for platel
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 
 from ..library.bone import BoneRegimen, BoneSubject, run_bone
-from ..library.bone._model import build_bone_model
+from ..library.bone._model import typical_parameter_values
 from ..library.bone.fracture import FRACTURE_EVENTS, baseline_rate, event_times
 from ..population import sample_bone_subjects
 from ..population._bone import MEASUREMENT_SD
@@ -50,11 +49,6 @@ def arm_regimens(arm: BoneArmSpec, start: float = 0.0) -> list[BoneRegimen]:
     return regs
 
 
-@lru_cache(maxsize=1)
-def _typical_values() -> dict[str, float]:
-    return dict(build_bone_model().parameter_values)
-
-
 def _measured(true_pct: np.ndarray, output: str, e0: float, e: np.ndarray) -> np.ndarray:
     """Measured % change: the visit's error minus the baseline scan's (shared by all visits)."""
     kind, sd = MEASUREMENT_SD[output]
@@ -78,7 +72,7 @@ def _subject(spec: TrialSpec, arm: BoneArmSpec, draw, typical: dict | None) -> d
     tm = measure_times(spec)
     daily = np.arange(0.0, days + 1e-9, 1.0)
     t = np.unique(np.concatenate([daily, tm]))
-    base = {**_typical_values(), **(typical or {})}  # typical: absolute overrides (canonical units)
+    base = {**typical_parameter_values(), **(typical or {})}  # typical: absolute overrides (canonical units)
     overrides = {**(typical or {}), **{k: base[k] * f for k, f in draw.factors.items()}}
     subject = BoneSubject(population=spec.population.kind, female=draw.female, weight_kg=draw.weight_kg)
     res = run_bone(arm_regimens(arm), days=days, subject=subject, parameters=overrides or None, t_out=t, engine="roadrunner")

@@ -17,7 +17,7 @@ from ..errors import SpecError, invalid_value, unknown_name
 from ..layers import BONE
 from ..limits import check_interval
 from ..population import BonePopulationSpec
-from ..population._bone import BONE_KINDS
+from ..population._bone import default_fracture_rates
 from ..units import to_unit
 from ._endpoints import BONE_ENDPOINT_KINDS, BONE_MEASURES
 from ._spec import RegimenArm, _days, _interval, _is_placebo, _keys, _number
@@ -59,7 +59,7 @@ def check_visits(visit_days: float, visits: Any) -> None:
 
 def parse_population(d: dict) -> BonePopulationSpec:
     """The ``population:`` block of kind ``postmenopausal_osteoporosis`` or ``male_osteoporosis``."""
-    from ..library.bone.fracture import DEFAULT_FRACTURE_RATES, FRACTURE_EVENTS
+    from ..library.bone.fracture import FRACTURE_EVENTS
 
     kind = d.get("kind", BONE.trial_populations[0])
     d = _keys(d, _BONE_POP, f"population (kind {kind})")
@@ -77,7 +77,7 @@ def parse_population(d: dict) -> BonePopulationSpec:
             if not isinstance(d[k], bool):
                 raise SpecError(invalid_value(f"population.{k}", d[k], "true or false"))
             kw[k] = d[k]
-    rates = dict(DEFAULT_FRACTURE_RATES) if BONE_KINDS.get(kind, True) else {}  # no rate for men was read
+    rates = default_fracture_rates(kind)
     if "fracture_rates" in d:
         for event, v in _keys(d["fracture_rates"], set(FRACTURE_EVENTS), "population.fracture_rates").items():
             field = f"population.fracture_rates.{event}"

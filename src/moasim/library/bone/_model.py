@@ -8,7 +8,7 @@ from typing import Mapping
 from ...model import Model, compose
 from . import body_size, comparators, remodeling, stein2018_romosozumab
 
-__all__ = ["build_bone_model", "baseline_state", "bone_sbml", "BONE_STATES_AT_ONE"]
+__all__ = ["build_bone_model", "baseline_state", "bone_sbml", "typical_parameter_values", "BONE_STATES_AT_ONE"]
 
 #: remodelling states normalised to 1 at the drug-free steady state
 BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCP", "OCA", "OCY", "BMD_LS", "BMD_TH", "BMD_FN")
@@ -18,6 +18,12 @@ BONE_STATES_AT_ONE = ("OBP", "OBA", "LC", "OCP", "OCA", "OCY", "BMD_LS", "BMD_TH
 def _base() -> Model:
     return compose("bone", [body_size.module(), stein2018_romosozumab.module(), comparators.denosumab_module(), comparators.alendronate_module(),
                                   comparators.teriparatide_module(), remodeling.module()])
+
+
+def typical_parameter_values() -> Mapping[str, float]:
+    """The typical woman's parameter values (canonical units), as :func:`build_bone_model` gives
+    them without overrides (its derived SCL0_bone equals the module value)."""
+    return _base().parameter_values
 
 
 def baseline_state(pv: Mapping[str, float]) -> dict[str, float]:

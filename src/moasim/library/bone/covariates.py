@@ -125,11 +125,11 @@ def subject_parameters(weight_kg: float, female: bool, parameters: Mapping[str, 
     dict
         Overrides for :func:`moasim.library.bone.build_bone_model`.
     """
-    from ._model import build_bone_model
+    from ._model import typical_parameter_values
 
     given = {"WT": float(weight_kg), **(parameters or {})}
     if not female:
-        given.update(sex_parameters(build_bone_model(given).parameter_values, female=False))
+        given.update(sex_parameters({**typical_parameter_values(), **given}, female=False))
     return given
 
 
